@@ -1,0 +1,71 @@
+"""The `scribe` command line.
+
+Each subcommand lives in its own module and is imported only when used, so
+that `scribe run` never pays for Textual and `scribe info` never for ptrace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from scribe import __version__, exitcodes
+
+
+# Each module defines register(subparsers) and keeps its heavy imports inside
+# its handler, so building the parser stays cheap.
+COMMAND_MODULES = (
+    "scribe.cmd_run",
+    "scribe.cmd_record",
+    "scribe.cmd_replay",
+    "scribe.cmd_trace",
+    "scribe.cmd_tui",
+)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="scribe",
+        description="Record and replay Linux programs in a virtual execution environment.",
+        epilog=(
+            "exit codes: the program's own status for run/record/replay; "
+            "2 usage, 3 bad trace, 4 replay diverged, 5 ptrace not permitted, "
+            "6 trace not writable, 7 trace incomplete, 126 not executable, 127 not found"
+        ),
+    )
+    p.add_argument("--version", action="version", version=f"scribe {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a subcommand not built yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:  # pragma: no cover - argparse enforces a subcommand
+        parser.print_usage(sys.stderr)
+        return exitcodes.USAGE
+    from traces.errors import TraceError
+
+    try:
+        return int(handler(args))
+    except TraceError as exc:
+        print(f"scribe: {exc}", file=sys.stderr)
+        return exitcodes.BAD_TRACE
+    except KeyboardInterrupt:
+        return 128 + 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
