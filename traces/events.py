@@ -1,0 +1,213 @@
+"""The raw events a trace holds, and the small records describing a trace.
+
+Events are plain data: what the kernel and the CPU handed the program, in
+*virtual* id space, never formatted text.  Text is made at display time by
+`virt.decode`, so a trace recorded today can be shown better by a newer scribe.
+
+They are `slots=True` dataclasses because a trace holds millions of them and
+reading must build them fast; they are not frozen because frozen dataclasses
+are several times slower to construct.  Treat them as immutable anyway.
+
+All times are `time_ns`: nanoseconds since the trace started (monotonic clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union
+
+__all__ = [
+    "BlobRef",
+    "Syscall",
+    "Spawn",
+    "Exec",
+    "Exit",
+    "Signal",
+    "Input",
+    "Unknown",
+    "Event",
+    "Header",
+    "ProcessInfo",
+    "BLOB_THRESHOLD",
+]
+
+#: byte strings at least this long (in writes/reads/Input values) are stored
+#: once, by content hash, as a blob, and referenced by a BlobRef.
+BLOB_THRESHOLD = 4096
+
+
+@dataclass(slots=True, frozen=True)
+class BlobRef:
+    """A reference to large data stored once in the trace, by content hash.
+
+    digest: the 32-byte SHA-256 of the content; size: its length in bytes.
+    `TraceReader.blob(ref)` returns the bytes.  Frozen and hashable so it can
+    key caches and dicts.
+    """
+
+    digest: bytes
+    size: int
+
+    def __repr__(self) -> str:
+        return f"BlobRef({self.digest[:6].hex()}…, size={self.size})"
+
+
+@dataclass(slots=True)
+class Syscall:
+    """One system call as the tracee saw it.
+
+    args are the six raw unsigned 64-bit argument words; result is signed
+    (negative errno on failure, as the kernel returns it).  writes: every byte
+    range (addr, data) the kernel wrote into tracee memory; reads: input
+    memory captured at entry (paths, small input structs) for display and
+    divergence checks.  data is bytes or a BlobRef.
+    """
+
+    EXECUTED: ClassVar[int] = 1  # replay must really run this call
+    NO_EXIT: ClassVar[int] = 2  # the call never returned (exit, execve success, killed inside)
+
+    tid: int
+    nr: int
+    args: tuple[int, ...]
+    result: int
+    writes: tuple[tuple[int, bytes | BlobRef], ...] = ()
+    reads: tuple[tuple[int, bytes | BlobRef], ...] = ()
+    flags: int = 0
+    time_ns: int = 0
+
+
+@dataclass(slots=True)
+class Spawn:
+    """A new process or thread; pid is the virtual tgid of the new task.
+
+    For the very first process parent_tid is 0.
+    """
+
+    FORK: ClassVar[int] = 0
+    VFORK: ClassVar[int] = 1
+    THREAD: ClassVar[int] = 2
+
+    tid: int
+    parent_tid: int
+    pid: int
+    kind: int
+    time_ns: int = 0
+
+
+@dataclass(slots=True)
+class Exec:
+    """A successful execve: the new program's path and argv.
+
+    binary: the executable's content as a BlobRef (so the trace replays on a
+    machine without that file), or None.
+    """
+
+    tid: int
+    path: str
+    argv: list[str]
+    binary: BlobRef | None = None
+    time_ns: int = 0
+
+
+@dataclass(slots=True)
+class Exit:
+    """A task exited; status is the raw wait status (os.waitstatus_to_exitcode takes it)."""
+
+    tid: int
+    status: int
+    time_ns: int = 0
+
+
+@dataclass(slots=True)
+class Signal:
+    """A signal delivered to tid at this point of the global event order.
+
+    siginfo: the 128 raw siginfo bytes, already in virtual id space.
+    """
+
+    tid: int
+    signo: int
+    siginfo: bytes = b""
+    time_ns: int = 0
+
+
+@dataclass(slots=True)
+class Input:
+    """Other nondeterministic input (rdtsc, rdtscp, at_random, preempt, mapping, ...).
+
+    value: int, bytes, BlobRef, or a list/dict of those and str.
+    """
+
+    tid: int
+    what: str
+    value: Any
+    time_ns: int = 0
+
+
+@dataclass(slots=True)
+class Unknown:
+    """An event kind this reader does not know (written by a newer scribe).
+
+    Never an error: old readers show it and skip it.  kind is the on-disk kind
+    number, fields the remaining decoded fields.  tid and time_ns are filled
+    because every event kind starts with them on disk.
+    """
+
+    kind: int
+    fields: tuple[Any, ...]
+    tid: int = 0
+    time_ns: int = 0
+
+
+Event = Union[Syscall, Spawn, Exec, Exit, Signal, Input, Unknown]
+
+
+@dataclass(slots=True)
+class Header:
+    """The trace header: where and how the trace was recorded.
+
+    version is the format version "MAJOR.MINOR"; start_time is wall-clock
+    UNIX seconds.  Keys this scribe does not know are kept in `extra`.
+    """
+
+    version: str
+    scribe_version: str
+    argv: list[str]
+    env: Any
+    cwd: str
+    hostname: str
+    kernel: str
+    cpu_model: str
+    cpu_flags: list[str]
+    start_time: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Any header key, known or not (keys from newer writers live in extra)."""
+        if key in _HEADER_FIELDS:
+            return getattr(self, key)
+        return self.extra.get(key, default)
+
+
+_HEADER_FIELDS = frozenset(
+    ("version", "scribe_version", "argv", "env", "cwd", "hostname", "kernel",
+     "cpu_model", "cpu_flags", "start_time")
+)
+
+
+@dataclass(slots=True)
+class ProcessInfo:
+    """One row of the process table (derived from Spawn/Exec/Exit events).
+
+    exit_status is the raw wait status of the process (its leader's Exit) or
+    None if it never exited in the trace; threads lists every tid of the
+    process, leader first; first_event/last_event are event numbers.
+    """
+
+    vpid: int
+    ppid: int
+    argv: list[str]
+    exit_status: int | None
+    first_event: int
+    last_event: int
+    threads: list[int] = field(default_factory=list)
