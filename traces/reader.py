@@ -1,0 +1,432 @@
+"""TraceReader: random and sequential access to a trace file.
+
+A complete trace is opened from its footer: the last 16 bytes point at it,
+and its chunk index lets `reader[n]` decompress only the one chunk holding
+event n.  A trace without a footer (recorder killed, machine crashed, disk
+full) is opened by walking the record headers from the start up to the last
+complete record; it reports `complete == False`, and the process table and
+syscall counts are rebuilt by decoding its events when first asked for.
+
+Every malformation -- empty, truncated, flipped bytes, random data, another
+file type, a newer format, sizes that cannot be true -- raises TraceError with
+a one-line message.  Nothing a file claims is allocated before it is checked
+against the file size and the format's limits.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import zlib
+from collections import OrderedDict
+from typing import Any, Iterator
+
+import zstandard
+
+from traces import format as F
+from traces.codec import blob_digest, decode_chunk, unpack
+from traces.errors import TraceError
+from traces.events import BlobRef, Header, ProcessInfo
+from traces.proctable import ProcessTable
+
+_CACHE_CHUNKS = 8
+
+
+def _header_from(d: Any) -> Header:
+    if not isinstance(d, dict):
+        raise TraceError("corrupt trace header")
+    known = {}
+    extra = {}
+    defaults: dict[str, Any] = {
+        "version": "?", "scribe_version": "?", "argv": [], "env": {}, "cwd": "",
+        "hostname": "", "kernel": "", "cpu_model": "", "cpu_flags": [], "start_time": 0.0,
+    }
+    for k, v in d.items():
+        if k in defaults:
+            known[k] = v
+        else:
+            extra[k] = v
+    for k, v in defaults.items():
+        known.setdefault(k, v)
+    known["argv"] = _strlist(known["argv"])
+    known["cpu_flags"] = _strlist(known["cpu_flags"])
+    if isinstance(known["env"], tuple):
+        known["env"] = list(known["env"])
+    return Header(extra=extra, **known)
+
+
+def _strlist(v: Any) -> list[str]:
+    if isinstance(v, (list, tuple)):
+        return [x if isinstance(x, str) else repr(x) for x in v]
+    return []
+
+
+class TraceReader:
+    """Read a trace; see the module docstring.  Not thread-safe (one per thread)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise TraceError(f"cannot open trace {self.path}: {exc.strerror}") from None
+        try:
+            self._open()
+        except BaseException:
+            os.close(self._fd)
+            self._fd = -1
+            raise
+
+    def _open(self) -> None:
+        self._dctx = zstandard.ZstdDecompressor()
+        try:
+            self._size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise TraceError(f"cannot read trace {self.path}: {exc.strerror}") from None
+        self._cache: OrderedDict[int, list[Any]] = OrderedDict()
+        self._table: ProcessTable | None = None
+        self._footer: dict[str, Any] | None = None
+        self.damage: str | None = None  # why the trace is incomplete, if it is
+        self._read_header()
+        if not self._read_footer():
+            self._walk()
+
+    # -- low-level reads -----------------------------------------------------
+
+    def _pread(self, n: int, offset: int) -> bytes:
+        try:
+            data = os.pread(self._fd, n, offset)
+        except OSError as exc:
+            raise TraceError(f"cannot read trace {self.path}: {exc.strerror}") from None
+        return data
+
+    def _read_header(self) -> None:
+        if self._size == 0:
+            raise TraceError(f"{self.path} is empty, not a scribe trace")
+        prefix = self._pread(F.PREFIX.size, 0)
+        n = min(len(prefix), len(F.MAGIC))
+        if prefix[:n] != F.MAGIC[:n]:
+            raise TraceError(f"{self.path} is not a scribe trace")
+        if len(prefix) < F.PREFIX.size:
+            raise TraceError(f"{self.path} is truncated inside the trace header")
+        _, major, minor, hlen, crc = F.PREFIX.unpack(prefix)
+        if major > F.FORMAT_MAJOR:
+            raise TraceError(
+                f"trace format version {major} is newer than this scribe supports ({F.FORMAT_MAJOR})"
+            )
+        if major < 1:
+            raise TraceError(f"trace format version {major} is not supported")
+        self.format_version = (major, minor)
+        if hlen > F.MAX_HEADER or F.PREFIX.size + hlen > self._size:
+            raise TraceError(f"{self.path} is truncated or corrupt inside the trace header")
+        hbytes = self._pread(hlen, F.PREFIX.size)
+        if zlib.crc32(hbytes) & 0xFFFFFFFF != crc:
+            raise TraceError(f"{self.path}: corrupt trace header (checksum mismatch)")
+        self.header = _header_from(unpack(hbytes))
+        self._data_start = F.PREFIX.size + hlen
+
+    def _read_footer(self) -> bool:
+        """Use the footer if the trailer points at a sound one; False -> walk."""
+        if self._size < self._data_start + F.RECORD_HEADER_SIZE + F.TRAILER.size:
+            return False
+        offset, magic = F.TRAILER.unpack(self._pread(F.TRAILER.size, self._size - F.TRAILER.size))
+        if magic != F.TRAILER_MAGIC:
+            return False
+        try:
+            if offset < self._data_start or offset + F.RECORD_HEADER_SIZE > self._size - F.TRAILER.size:
+                raise TraceError("footer offset out of range")
+            tag, plen, raw, nevents, nchunks = F.unpack_record_header(
+                self._pread(F.RECORD_HEADER_SIZE, offset), offset)
+            if tag != F.TAG_FOOTER or offset + F.RECORD_HEADER_SIZE + plen != self._size - F.TRAILER.size:
+                raise TraceError("footer record does not end at the trailer")
+            frame = self._pread(plen, offset + F.RECORD_HEADER_SIZE)
+            footer = unpack(self._decompress(frame, raw, F.MAX_FOOTER_RAW, "footer"))
+            self._load_footer(footer, nevents, nchunks)
+        except TraceError as exc:
+            self.damage = f"footer unusable ({exc}); index rebuilt from the chunks"
+            return False
+        self.data_end = offset
+        self.complete = True
+        return True
+
+    def _load_footer(self, footer: Any, nevents: int, nchunks: int) -> None:
+        try:
+            offsets = list(footer["chunk_offsets"])
+            firsts = list(footer["chunk_first"])
+            counts = list(footer["chunk_count"])
+            events = footer["events"]
+            blobs = {bytes(d): int(off) for d, off in footer["blobs"]}
+            if not (len(offsets) == len(firsts) == len(counts) == nchunks) or events != nevents:
+                raise ValueError("index sizes disagree")
+            expect = 0
+            for off, first, cnt in zip(offsets, firsts, counts):
+                if (type(off) is not int or first != expect or type(cnt) is not int or cnt <= 0
+                        or not self._data_start <= off < self._size):
+                    raise ValueError("bad chunk index entry")
+                expect += cnt
+            if expect != events:
+                raise ValueError("chunk counts do not add up")
+            procs = [
+                ProcessInfo(int(p[0]), int(p[1]), [str(a) for a in p[2]],
+                            None if p[3] is None else int(p[3]), int(p[4]), int(p[5]),
+                            [int(t) for t in p[6]])
+                for p in footer["processes"]
+            ]
+            counts_map = {int(k): int(v) for k, v in footer["syscall_counts"].items()}
+            exit_status = footer["exit_status"]
+            if exit_status is not None and type(exit_status) is not int:
+                raise ValueError("bad exit status")
+        except TraceError:
+            raise
+        except Exception as exc:
+            raise TraceError(f"corrupt footer: {type(exc).__name__}") from None
+        self._offsets, self._firsts, self._counts = offsets, firsts, counts
+        self._len = events
+        self._blobs = blobs
+        self._processes = procs
+        self._syscall_counts = counts_map
+        self._exit_status = exit_status
+        self._footer = footer
+
+    def _walk(self) -> None:
+        """No usable footer: index the records from the start, up to the last whole one."""
+        self.complete = False
+        offsets: list[int] = []
+        firsts: list[int] = []
+        counts: list[int] = []
+        blobs: dict[bytes, int] = {}
+        off = self._data_start
+        end = self._size
+        expect = 0
+        stop_reason = None
+        while off < end:
+            head = self._pread(F.RECORD_HEADER_SIZE, off)
+            try:
+                tag, plen, raw, a, b = F.unpack_record_header(head, off)
+            except TraceError as exc:
+                stop_reason = str(exc)
+                break
+            rec_end = off + F.RECORD_HEADER_SIZE + plen
+            if rec_end > end:
+                stop_reason = f"trace ends inside a record at offset {off}"
+                break
+            if tag == F.TAG_CHUNK:
+                if a != expect or b == 0:
+                    stop_reason = f"chunk out of sequence at offset {off}"
+                    break
+                offsets.append(off)
+                firsts.append(a)
+                counts.append(b)
+                expect += b
+            elif tag == F.TAG_BLOB:
+                if plen >= 32:
+                    blobs.setdefault(self._pread(32, off + F.RECORD_HEADER_SIZE), off)
+            elif tag == F.TAG_FOOTER:
+                stop_reason = "the footer is damaged"
+                break
+            # other tags: records added by a newer minor version; skipped
+            off = rec_end
+        self._offsets, self._firsts, self._counts = offsets, firsts, counts
+        self._len = expect
+        self._blobs = blobs
+        self._processes = None
+        self._syscall_counts = None
+        self._exit_status = None
+        self.data_end = off  # where the intact records end (repair cuts here)
+        if self.damage is None:
+            self.damage = stop_reason or "no footer (the recorder did not finish)"
+
+    def _decompress(self, frame: bytes, raw_len: int, limit: int, what: str) -> bytes:
+        F.check_frame(frame, raw_len, limit, what)
+        try:
+            out = self._dctx.decompress(frame)
+        except zstandard.ZstdError as exc:
+            raise TraceError(f"corrupt {what}: {str(exc).splitlines()[0] if str(exc) else 'zstd error'}") from None
+        if len(out) != raw_len:
+            raise TraceError(f"corrupt {what}: wrong decompressed size")
+        return out
+
+    # -- chunks --------------------------------------------------------------
+
+    @property
+    def chunk_count(self) -> int:
+        """Number of chunks (of events) in the index."""
+        return len(self._offsets)
+
+    def chunk_info(self, i: int) -> tuple[int, int, int]:
+        """(file offset, first event number, event count) of chunk i."""
+        return self._offsets[i], self._firsts[i], self._counts[i]
+
+    def _read_chunk(self, i: int) -> list[Any]:
+        """Decode chunk i (uncached)."""
+        off, first, count = self._offsets[i], self._firsts[i], self._counts[i]
+        head = self._pread(F.RECORD_HEADER_SIZE, off)
+        tag, plen, raw, a, b = F.unpack_record_header(head, off)
+        if tag != F.TAG_CHUNK or a != first or b != count:
+            raise TraceError(f"chunk index points at a wrong record (offset {off})")
+        if off + F.RECORD_HEADER_SIZE + plen > self._size:
+            raise TraceError(f"trace truncated inside chunk {i} (events {first}-{first + count - 1})")
+        frame = self._pread(plen, off + F.RECORD_HEADER_SIZE)
+        what = f"chunk {i} (events {first}-{first + count - 1})"
+        payload = self._decompress(frame, raw, F.MAX_CHUNK_RAW, what)
+        try:
+            return decode_chunk(payload, count)
+        except TraceError as exc:
+            raise TraceError(f"{what}: {exc}") from None
+
+    def _chunk(self, i: int) -> list[Any]:
+        """Decode chunk i through a small LRU cache (random access stays local)."""
+        cache = self._cache
+        events = cache.get(i)
+        if events is not None:
+            cache.move_to_end(i)
+            return events
+        events = self._read_chunk(i)
+        cache[i] = events
+        if len(cache) > _CACHE_CHUNKS:
+            cache.popitem(last=False)
+        return events
+
+    # -- events --------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, n: int) -> Any:
+        if n < 0:
+            n += self._len
+        if not 0 <= n < self._len:
+            raise IndexError(f"event {n} out of range (trace has {self._len})")
+        i = bisect.bisect_right(self._firsts, n) - 1
+        return self._chunk(i)[n - self._firsts[i]]
+
+    def events(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, Any]]:
+        """(event number, event) from start to stop; TraceError at a damaged chunk."""
+        if stop is None or stop > self._len:
+            stop = self._len
+        if start < 0:
+            start = max(0, start + self._len)
+        if start >= stop:
+            return
+        i = bisect.bisect_right(self._firsts, start) - 1
+        nchunks = len(self._offsets)
+        while i < nchunks:
+            first = self._firsts[i]
+            if first >= stop:
+                return
+            events = self._cache.get(i)
+            if events is None:
+                events = self._read_chunk(i)
+            lo = start - first if start > first else 0
+            hi = min(len(events), stop - first)
+            n = first + lo
+            for ev in events[lo:hi] if lo or hi < len(events) else events:
+                yield n, ev
+                n += 1
+            i += 1
+
+    def __iter__(self) -> Iterator[Any]:
+        for _, ev in self.events():
+            yield ev
+
+    # -- summary (footer, or rebuilt) ----------------------------------------
+
+    def _rebuild(self) -> None:
+        """Decode every readable event to rebuild the table of a footerless trace."""
+        table = ProcessTable()
+        try:
+            for n, ev in self.events():
+                table.add(n, ev)
+        except TraceError as exc:
+            self.damage = f"{self.damage}; {exc}" if self.damage else str(exc)
+        self._table = table
+        self._processes = table.processes()
+        self._syscall_counts = dict(table.syscall_counts)
+        self._exit_status = table.root_exit_status()
+
+    @property
+    def processes(self) -> list[ProcessInfo]:
+        """The process table (from the footer, or rebuilt for an incomplete trace)."""
+        if self._processes is None:
+            self._rebuild()
+        assert self._processes is not None
+        return self._processes
+
+    @property
+    def syscall_counts(self) -> dict[int, int]:
+        """How many times each syscall number occurs."""
+        if self._syscall_counts is None:
+            self._rebuild()
+        assert self._syscall_counts is not None
+        return self._syscall_counts
+
+    @property
+    def exit_status(self) -> int | None:
+        """The recording's final exit status (for an incomplete trace: the first process's, if it exited)."""
+        if self.complete:
+            return self._exit_status
+        if self._processes is None:
+            self._rebuild()
+        return self._exit_status
+
+    @property
+    def end_time_ns(self) -> int | None:
+        """Time of the last event (complete traces only; None otherwise)."""
+        if self._footer is not None:
+            t = self._footer.get("end_time_ns")
+            return t if type(t) is int else None
+        return None
+
+    # -- blobs ---------------------------------------------------------------
+
+    def blob(self, ref: BlobRef) -> bytes:
+        """The content a BlobRef names; TraceError if it is missing or damaged."""
+        off = self._blobs.get(ref.digest)
+        if off is None:
+            raise TraceError(f"blob {ref.digest[:6].hex()} is not in the trace")
+        head = self._pread(F.RECORD_HEADER_SIZE, off)
+        tag, plen, raw, size, _ = F.unpack_record_header(head, off)
+        if tag != F.TAG_BLOB or plen < 32 or off + F.RECORD_HEADER_SIZE + plen > self._size:
+            raise TraceError(f"blob index points at a wrong record (offset {off})")
+        if size != ref.size:
+            raise TraceError(f"blob {ref.digest[:6].hex()} has the wrong size")
+        payload = self._pread(plen, off + F.RECORD_HEADER_SIZE)
+        if payload[:32] != ref.digest:
+            raise TraceError(f"blob index points at a wrong blob (offset {off})")
+        data = self._decompress(payload[32:], size, F.MAX_BLOB_SIZE, f"blob at offset {off}")
+        if blob_digest(data) != ref.digest:
+            raise TraceError(f"corrupt blob at offset {off} (hash mismatch)")
+        return data
+
+    def data(self, x: bytes | BlobRef) -> bytes:
+        """bytes for bytes-or-BlobRef (what writes/reads/Input values hold)."""
+        if type(x) is BlobRef:
+            return self.blob(x)
+        return bytes(x)
+
+    @property
+    def blob_count(self) -> int:
+        """Number of distinct blobs stored."""
+        return len(self._blobs)
+
+    # -- lifetime ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the file."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._cache.clear()
+
+    def __enter__(self) -> TraceReader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_fd", -1) >= 0:
+                os.close(self._fd)
+        except Exception:
+            pass

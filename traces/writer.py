@@ -1,0 +1,325 @@
+"""TraceWriter: appends events to a trace file while a program is recorded.
+
+The tracer thread calls append() for every event; events are packed at once
+and buffered; a chunk (one zstd frame with checksum) is written with a single
+write() when 4096 events or 1 MiB have accumulated, and a background timer
+flushes whatever is buffered every 50 ms, so a recorder killed with SIGKILL
+loses at most ~100 ms of events.  Blobs are written immediately (before any
+chunk that can refer to them), once per content hash.  close() writes the
+footer: chunk index, blob index, process table, syscall counts, exit status.
+
+Any I/O failure (ENOSPC, EFBIG, EIO) becomes a TraceError with a one-line
+message; the partial record is cut off so everything before stays readable,
+and the writer refuses further work.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+import msgpack
+import zstandard
+
+from traces import format as F
+from traces.codec import Encoder, blob_digest, pack_chunk
+from traces.errors import TraceError
+from traces.events import BlobRef, Exec, Exit, Spawn, Syscall
+from traces.proctable import ProcessTable
+
+
+def _cpu_info() -> tuple[str, list[str]]:
+    """CPU model and flags of this machine (a replay on another CPU may differ)."""
+    model, flags = "", []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and not model:
+                    model = value.strip()
+                elif key == "flags" and not flags:
+                    flags = value.split()
+                elif not line.strip() and model:
+                    break
+    except OSError:
+        pass
+    return model, flags
+
+
+def _scribe_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("scribe-vee")
+    except Exception:
+        return "unknown"
+
+
+def complete_header(header: dict[str, Any]) -> dict[str, Any]:
+    """The header to store: the caller's keys plus what the writer knows."""
+    h = dict(header)
+    for key in ("argv", "env", "cwd"):
+        if key not in h:
+            raise TraceError(f"trace header needs {key!r}")
+    h["version"] = f"{F.FORMAT_MAJOR}.{F.FORMAT_MINOR}"
+    uname = os.uname()
+    h.setdefault("scribe_version", _scribe_version())
+    if "hostname" not in h:
+        try:
+            h["hostname"] = socket.gethostname()
+        except OSError:
+            h["hostname"] = uname.nodename
+    h.setdefault("kernel", uname.release)
+    if "cpu_model" not in h or "cpu_flags" not in h:
+        model, flags = _cpu_info()
+        h.setdefault("cpu_model", model)
+        h.setdefault("cpu_flags", flags)
+    h.setdefault("start_time", time.time())
+    return h
+
+
+class TraceWriter:
+    """Writes one trace file; see the module docstring.  Thread-safe."""
+
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *,
+                 chunk_events: int = F.CHUNK_EVENTS, level: int = F.ZSTD_LEVEL) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._chunk_events = chunk_events
+        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        self._enc = Encoder(self._blob_locked)
+        self._buf: list[bytes] = []
+        self._buf_bytes = 0
+        self._base_time = 0  # time of the event before the buffered chunk
+        self._n = 0  # events appended
+        self._n_written = 0  # events in chunks on disk
+        self._chunk_offsets: list[int] = []
+        self._chunk_first: list[int] = []
+        self._chunk_count: list[int] = []
+        self._blobs: dict[bytes, int] = {}  # digest -> record offset
+        self._table = ProcessTable()
+        self._failed: TraceError | None = None
+        self._closed = False
+        h = complete_header(header)
+        try:
+            hbytes = msgpack.packb(h, use_bin_type=True, unicode_errors="surrogateescape")
+        except Exception as exc:
+            raise TraceError(f"cannot store trace header: {exc}") from None
+        if len(hbytes) > F.MAX_HEADER:
+            raise TraceError("trace header too large")
+        import zlib
+
+        prefix = F.PREFIX.pack(F.MAGIC, F.FORMAT_MAJOR, F.FORMAT_MINOR, len(hbytes),
+                               zlib.crc32(hbytes) & 0xFFFFFFFF)
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise TraceError(f"cannot create trace {self.path}: {exc.strerror}") from None
+        try:
+            os.fchmod(self._fd, 0o600)  # an existing file keeps its mode through O_TRUNC
+        except OSError:
+            pass
+        self._offset = 0
+        self._write(prefix + hbytes)
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._flush_loop, name="scribe-trace-flush", daemon=True)
+        self._timer.start()
+
+    # -- the recording side --------------------------------------------------
+
+    def append(self, event: Any) -> int:
+        """Buffer one event; returns its event number (0, 1, ...)."""
+        with self._lock:
+            if self._failed is not None:
+                raise self._failed
+            if self._closed:
+                raise TraceError("trace writer is closed")
+            packed = self._enc.encode(event)
+            n = self._n
+            self._n = n + 1
+            tid = event.tid
+            table = self._table
+            if tid not in table.first:
+                table.first[tid] = n
+            table.last[tid] = n
+            cls = type(event)
+            if cls is Syscall:
+                counts = table.syscall_counts
+                nr = event.nr
+                counts[nr] = counts.get(nr, 0) + 1
+            elif cls is Spawn or cls is Exec or cls is Exit:
+                table.lifecycle(n, event)
+            self._buf.append(packed)
+            self._buf_bytes += len(packed)
+            if len(self._buf) >= self._chunk_events or self._buf_bytes >= F.CHUNK_BYTES:
+                self._flush_locked()
+            return n
+
+    def blob(self, data: bytes) -> BlobRef:
+        """Store data once (by content hash) and return its reference."""
+        with self._lock:
+            if self._failed is not None:
+                raise self._failed
+            if self._closed:
+                raise TraceError("trace writer is closed")
+            return self._blob_locked(bytes(data))
+
+    def _blob_locked(self, data: bytes) -> BlobRef:
+        size = len(data)
+        if size > F.MAX_BLOB_SIZE:
+            raise TraceError(f"blob of {size} bytes exceeds the trace format's limit")
+        digest = blob_digest(data)
+        ref = BlobRef(digest, size)
+        if digest in self._blobs:
+            return ref
+        frame = self._cctx.compress(data)
+        payload_len = len(digest) + len(frame)
+        offset = self._offset
+        self._write(b"".join((F.pack_record_header(F.TAG_BLOB, payload_len, 0, size, 0), digest, frame)))
+        self._blobs[digest] = offset
+        return ref
+
+    def flush(self) -> None:
+        """Write buffered events now (one chunk)."""
+        with self._lock:
+            if self._failed is not None:
+                raise self._failed
+            if not self._closed:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if not self._buf:
+            return
+        payload = pack_chunk(self._base_time, self._buf)
+        frame = self._cctx.compress(payload)
+        count = len(self._buf)
+        first = self._n_written
+        offset = self._offset
+        self._write(F.pack_record_header(F.TAG_CHUNK, len(frame), len(payload), first, count) + frame)
+        self._chunk_offsets.append(offset)
+        self._chunk_first.append(first)
+        self._chunk_count.append(count)
+        self._n_written = first + count
+        self._buf = []
+        self._buf_bytes = 0
+        self._base_time = self._enc.last_time
+
+    def _flush_loop(self) -> None:
+        """Background timer: buffered events reach the file within ~2 intervals."""
+        while not self._stop.wait(F.FLUSH_INTERVAL):
+            with self._lock:
+                if self._closed or self._failed is not None:
+                    return
+                if self._buf:
+                    try:
+                        self._flush_locked()
+                    except TraceError:
+                        return  # remembered in self._failed; the next call raises it
+
+    def _write(self, data: bytes) -> None:
+        """One record, written whole; on failure cut the file back to the last record."""
+        view = memoryview(data)
+        start = self._offset
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass
+            self._failed = TraceError(
+                f"cannot write trace {self.path}: {exc.strerror or exc}"
+                f" (the first {self._n_written} events are saved)"
+            )
+            raise self._failed from None
+        self._offset = start + len(data)
+
+    # -- closing -------------------------------------------------------------
+
+    def close(self, exit_status: int | None = None) -> None:
+        """Flush, write the footer, close the file.  Idempotent.
+
+        Raises the writer's earlier TraceError if writing failed (the file is
+        then left without a footer, readable up to the last good chunk).
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._stop.set()
+            try:
+                if self._failed is not None:
+                    raise self._failed
+                self._flush_locked()
+                self._write_footer(exit_status)
+            finally:
+                try:
+                    os.close(self._fd)
+                except OSError:
+                    pass
+        if self._timer is not threading.current_thread():
+            self._timer.join()
+
+    def _write_footer(self, exit_status: int | None) -> None:
+        footer = build_footer(
+            events=self._n_written,
+            end_time_ns=self._enc.last_time,
+            chunk_offsets=self._chunk_offsets,
+            chunk_first=self._chunk_first,
+            chunk_count=self._chunk_count,
+            blobs=self._blobs,
+            table=self._table,
+            exit_status=exit_status,
+        )
+        self._write(encode_footer(self._cctx, footer, self._offset, len(self._chunk_offsets)))
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self.close(None)
+        except TraceError:
+            if exc_type is None:
+                raise
+
+    @property
+    def events_written(self) -> int:
+        """Events appended so far."""
+        return self._n
+
+
+def build_footer(*, events: int, end_time_ns: int, chunk_offsets: list[int],
+                 chunk_first: list[int], chunk_count: list[int], blobs: dict[bytes, int],
+                 table: ProcessTable, exit_status: int | None) -> dict[str, Any]:
+    """The footer map (shared by the writer and repair)."""
+    procs = [
+        [p.vpid, p.ppid, p.argv, p.exit_status, p.first_event, p.last_event, p.threads]
+        for p in table.processes()
+    ]
+    return {
+        "events": events,
+        "end_time_ns": end_time_ns,
+        "chunk_offsets": chunk_offsets,
+        "chunk_first": chunk_first,
+        "chunk_count": chunk_count,
+        "blobs": [[d, off] for d, off in blobs.items()],
+        "processes": procs,
+        "syscall_counts": table.syscall_counts,
+        "exit_status": exit_status,
+    }
+
+
+def encode_footer(cctx: zstandard.ZstdCompressor, footer: dict[str, Any], offset: int,
+                  nchunks: int) -> bytes:
+    """Footer record plus trailer, ready to be written at `offset` in one write."""
+    payload = msgpack.packb(footer, use_bin_type=True, unicode_errors="surrogateescape")
+    frame = cctx.compress(payload)
+    rec = F.pack_record_header(F.TAG_FOOTER, len(frame), len(payload), footer["events"], nchunks)
+    return rec + frame + F.TRAILER.pack(offset, F.TRAILER_MAGIC)
