@@ -1,0 +1,455 @@
+"""The TUI's browsing part, driven through Textual's Pilot.
+
+Each test opens a demo trace written by the real traces.TraceWriter
+(tui/demo.py) and checks what the app selects and shows after keys.  No
+timing assertions: speed is measured by benchmarks/bench_tui.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("textual")
+try:  # the parts the TUI builds on are written concurrently; skip only if absent
+    from traces import TraceReader, TraceWriter  # noqa: F401
+    import virt.decode  # noqa: F401
+    import virt.filter  # noqa: F401
+    import virt.syscalls  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the checkout
+    pytest.skip(f"traces/virt API not available yet: {exc}", allow_module_level=True)
+
+from scribe import exitcodes
+from tui.app import ScribeApp
+from tui.demo import Demo, build_demo_trace
+from tui.live import Breakpoint, Frame, MapEntry, Stop, parse_breakpoints
+from tui.livepanel import LivePanel
+from tui.model import describe_status, hexdump
+
+SIZE = (120, 40)
+
+
+def sync(fn: Any) -> Any:
+    """Run an async Pilot test without an asyncio pytest plugin."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return build_demo_trace(str(tmp_path_factory.mktemp("tui") / "demo.scribe"))
+
+
+@pytest.fixture(scope="module")
+def incomplete(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return build_demo_trace(str(tmp_path_factory.mktemp("tui") / "cut.scribe"), incomplete=True)
+
+
+async def settle(app: ScribeApp, pilot: Any) -> None:
+    """Let workers finish and their results reach the screen."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def answer(pilot: Any, key: str, text: str) -> None:
+    """Press a key that opens a prompt, type the answer, press Enter."""
+    await pilot.press(key)
+    await pilot.pause()
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+    await pilot.press("enter")
+
+
+def screen_text(app: ScribeApp) -> list[str]:
+    el = app.event_list
+    return [el.text_of_line(y) for y in range(el.size.height)]
+
+
+# -- navigation ---------------------------------------------------------------
+
+
+@sync
+async def test_first_screen_and_navigation(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        el = app.event_list
+        assert el.event_no == 0
+        lines = screen_text(app)
+        assert "/etc/passwd" in lines[2]
+        assert "ENOENT" in lines[4]
+        await pilot.press("j", "j", "down")
+        assert el.event_no == 3
+        await pilot.press("k", "up")
+        assert el.event_no == 1
+        await pilot.press("G")
+        assert el.event_no == demo.count - 1
+        assert "no exit recorded" not in str(app.query_one("#tree").root.children[0].label)
+        await pilot.press("g")
+        assert el.event_no == 0
+        await pilot.press("pagedown")
+        page = el.event_no
+        assert page > 10
+        await pilot.press("pageup")
+        assert el.event_no == 0
+        await pilot.press("end")
+        assert el.event_no == demo.count - 1
+        # the last line of the trace is on screen
+        assert any(str(demo.count - 1) in line for line in screen_text(app))
+        await pilot.press("home")
+        assert el.event_no == 0
+
+
+@sync
+async def test_detail_panel_shows_args_result_bytes_and_fd_path(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.event_list.move_to_event(demo.read_event)
+        await settle(app, pilot)
+        text = app.detail.text
+        assert f"event {demo.read_event}" in text
+        assert "root:x:0:0" in text  # bytes written, text column
+        assert "72 6f 6f 74" in text  # ... and hex
+        assert "/etc/passwd" in text  # the path behind fd 3
+        assert "Timing" in text
+        app.event_list.move_to_event(demo.failed[0])
+        await settle(app, pilot)
+        text = app.detail.text
+        assert "ENOENT" in text and "No such file or directory" in text
+
+
+@sync
+async def test_goto(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await answer(pilot, "colon", "150")
+        await pilot.pause()
+        assert app.event_list.event_no == 150
+        await answer(pilot, "colon", "$")
+        await pilot.pause()
+        assert app.event_list.event_no == demo.count - 1
+        await answer(pilot, "colon", "99999999")  # out of range: stays, says so
+        await pilot.pause()
+        assert app.event_list.event_no == demo.count - 1
+        await answer(pilot, "colon", "zork")
+        await pilot.pause()
+        assert app.event_list.event_no == demo.count - 1
+
+
+# -- search ------------------------------------------------------------------
+
+
+@sync
+async def test_search_forward_backward_and_repeat(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await answer(pilot, "slash", "needle")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.needle
+        await pilot.press("G")
+        await answer(pilot, "question_mark", "/secret/")
+        await settle(app, pilot)
+        last_secret = max(n for n in demo.failed if n > 5)
+        assert app.event_list.event_no == last_secret
+        await pilot.press("n")  # same direction: backwards
+        await settle(app, pilot)
+        assert app.event_list.event_no < last_secret
+        before = app.event_list.event_no
+        await pilot.press("N")  # opposite direction
+        await settle(app, pilot)
+        assert app.event_list.event_no == last_secret
+        assert before < last_secret
+        # smart case: an upper-case pattern is case-sensitive
+        await answer(pilot, "slash", "NEEDLE")
+        await settle(app, pilot)
+        assert app.event_list.event_no == last_secret
+
+
+# -- filter ------------------------------------------------------------------
+
+
+@sync
+async def test_filter_failed_and_clear(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await answer(pilot, "f", "status=failed")
+        await settle(app, pilot)
+        el = app.event_list
+        assert el.row_count == len(demo.failed)
+        assert list(el.index) == demo.failed
+        for y in range(el.row_count):
+            assert "= -1 E" in el.text_of_line(y)
+        await pilot.press("j")
+        assert el.event_no == demo.failed[1]
+        # filter off: the cursor stays on the same event
+        await pilot.press("F")
+        await pilot.pause()
+        assert el.index is None
+        assert el.event_no == demo.failed[1]
+
+
+@sync
+async def test_filter_trace_class_and_bad_filter(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await answer(pilot, "f", "trace=openat")
+        await settle(app, pilot)
+        el = app.event_list
+        assert 0 < el.row_count < demo.count
+        assert all("openat(" in el.text_of_line(y) for y in range(min(el.row_count, 10)))
+        # search stays within the filter
+        await answer(pilot, "slash", "needle")
+        await settle(app, pilot)
+        assert el.event_no == demo.needle
+        await answer(pilot, "f", "nonsense=%%%")
+        await settle(app, pilot)
+        assert app.filter_text == "trace=openat"  # unchanged
+
+
+# -- jumps -------------------------------------------------------------------
+
+
+@sync
+async def test_next_error_and_previous_error(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.failed[0]
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.failed[1]
+        await pilot.press("E")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.failed[0]
+
+
+@sync
+async def test_same_process_jumps(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        first_child = demo.child_events[1]  # [0] is its Spawn: tid 2
+        app.event_list.move_to_event(demo.child_events[0])
+        await pilot.pause()
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert app.event_list.event_no == first_child
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.child_events[2]
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert app.event_list.event_no == first_child
+        # the parent's events include its thread's (tid 3 is in pid 1)
+        app.event_list.move_to_event(demo.parent_events[-1])
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.parent_events[-2]
+
+
+@sync
+async def test_process_tree_selects_first_event(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        tree = app.query_one("#tree")
+        labels = [str(n.label) for n in tree.root.children]
+        assert labels and "demo --work" in labels[0] and "exit 0" in labels[0]
+        child = tree.root.children[0].children
+        assert any("thread 3" in str(n.label) for n in child)
+        pid2 = next(n for n in child if str(n.label).startswith("2 "))
+        tree.focus()
+        tree.select_node(pid2)
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.child_events[0]
+
+
+# -- incomplete banner, live seam, help ---------------------------------------
+
+
+@sync
+async def test_incomplete_banner(demo: Demo, incomplete: Demo) -> None:
+    app = ScribeApp(incomplete.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        banner = app.query("#banner")
+        assert banner and "INCOMPLETE" in str(banner.first().render())
+        assert "INCOMPLETE" in str(app.query_one("#status").render())
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app.query("#banner")
+
+
+@sync
+async def test_live_panel_says_unavailable(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        panel = app.query_one("#live", LivePanel)
+        if panel.unavailable_reason is None:
+            pytest.skip("a replay engine is installed: nothing to say")
+        assert "not available" in panel.state_text
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert panel.last_stop is None  # nothing faked
+
+
+class ScriptedSession:
+    """A test double of the LiveSession protocol (checks the seam, not replay)."""
+
+    available = True
+    reason = ""
+    checkpoints = True
+
+    def __init__(self, path: str) -> None:
+        import threading
+
+        self.path = path
+        self.threads: set[int] = {threading.get_ident()}
+        self.at = 0
+
+    def _stop(self, reason: str) -> Stop:
+        import threading
+
+        self.threads.add(threading.get_ident())
+        return Stop(self.at, 1, reason)
+
+    def run_to(self, event_no: int) -> Stop:
+        self.at = event_no
+        return self._stop("event")
+
+    def step(self, tid: int | None = None) -> Stop:
+        self.at += 1
+        return self._stop("step")
+
+    def cont(self, breakpoints: Any) -> Stop:
+        self.at = breakpoints[0].event_no
+        return self._stop("breakpoint")
+
+    def reverse_step(self) -> Stop:
+        self.at -= 1
+        return self._stop("step")
+
+    def registers(self, tid: int | None = None) -> dict[str, int]:
+        return {"rax": 0x27, "rip": 0x401000}
+
+    def memory(self, addr: int, size: int, tid: int | None = None) -> bytes:
+        return b"A" * size
+
+    def maps(self, pid: int | None = None) -> list[MapEntry]:
+        return [MapEntry(0x400000, 0x401000, "r-xp", 0, "/usr/bin/demo")]
+
+    def backtrace(self, tid: int | None = None) -> list[Frame]:
+        return [Frame(0x401000, "main", 0x10, "demo")]
+
+    def close(self) -> None:
+        pass
+
+
+@sync
+async def test_live_seam_drives_a_session_on_one_thread(demo: Demo) -> None:
+    sessions: list[ScriptedSession] = []
+
+    def factory(path: str) -> ScriptedSession:
+        sessions.append(ScriptedSession(path))
+        return sessions[-1]
+
+    app = ScribeApp(demo.path, live_factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        app.event_list.move_to_event(42)
+        await pilot.press("L")
+        await pilot.press("r")
+        await settle(app, pilot)
+        panel = app.query_one("#live", LivePanel)
+        assert panel.last_stop is not None and panel.last_stop.event_no == 42
+        assert "stopped at event 42" in panel.state_text
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert app.event_list.event_no == 43  # the list follows the replay
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert app.event_list.event_no == 42
+        assert len(sessions) == 1 and len(sessions[0].threads) == 1  # one live thread
+
+
+@sync
+async def test_help_lists_bindings_with_ids(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        rows = app.binding_rows()
+        ids = {r[2] for r in rows}
+        assert {"app.goto", "app.filter", "list.down", "app.next_error", "live.step"} <= ids
+        assert all(r[2] for r in rows)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("q")
+
+
+# -- pure helpers ------------------------------------------------------------
+
+
+def test_helpers() -> None:
+    assert describe_status(0) == "exit 0"
+    assert describe_status(9) == "killed by SIGKILL"
+    assert describe_status(None) == "no exit recorded"
+    assert hexdump(b"AB", 0x10)[0].startswith("0000000000000010  41 42")
+    assert hexdump(b"x" * 40, 0, limit=16)[-1] == "... 24 more bytes"
+    assert parse_breakpoints("openat 100 path=/etc,pid=3") == [
+        Breakpoint(syscall="openat"),
+        Breakpoint(event_no=100),
+        Breakpoint(path="/etc", pid=3),
+    ]
+    with pytest.raises(ValueError):
+        parse_breakpoints("colour=red")
+
+
+# -- the command ---------------------------------------------------------------
+
+
+def _scribe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scribe", "tui", *args],
+        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_cli_without_trace_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "SCRIBE_TRACE_DIR": str(tmp_path / "none")}
+    proc = _scribe(env=env)
+    assert proc.returncode == exitcodes.USAGE
+    assert "no TRACE given" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _scribe(str(tmp_path / "missing.scribe"))
+    assert proc.returncode == exitcodes.USAGE
+    bad = tmp_path / "bad.scribe"
+    bad.write_bytes(b"not a trace at all")
+    proc = _scribe(str(bad))
+    assert proc.returncode == exitcodes.BAD_TRACE
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_finds_latest(tmp_path: Path, demo: Demo) -> None:
+    from scribe.cmd_tui import default_trace
+
+    os.symlink(demo.path, tmp_path / "latest")
+    old = os.environ.get("SCRIBE_TRACE_DIR")
+    os.environ["SCRIBE_TRACE_DIR"] = str(tmp_path)
+    try:
+        assert default_trace() == Path(demo.path).resolve()
+    finally:
+        if old is None:
+            del os.environ["SCRIBE_TRACE_DIR"]
+        else:
+            os.environ["SCRIBE_TRACE_DIR"] = old
