@@ -84,6 +84,9 @@ def blob_digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+_EVENT_TYPES = frozenset((Syscall, Spawn, Exec, Exit, Signal, Input, Unknown))
+
+
 class Encoder:
     """Turns events into msgpack-ready lists, replacing large bytes by blobs.
 
@@ -127,9 +130,11 @@ class Encoder:
         Packing per event (not per chunk) makes a bad event fail its own
         append() instead of losing the whole chunk at flush time.
         """
+        cls = type(ev)
+        if cls not in _EVENT_TYPES:
+            raise TraceError(f"not a trace event: {cls.__name__}")
         t = ev.time_ns
         dt = t - self.last_time
-        cls = type(ev)
         if cls is Syscall:
             args = ev.args
             if len(args) != 6:

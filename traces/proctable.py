@@ -31,15 +31,15 @@ class ProcessTable:
     def add(self, n: int, ev: Any) -> None:
         """Account event number n (generic path, used when rebuilding)."""
         tid = ev.tid
-        if tid not in self.first:
-            self.first[tid] = n
-        self.last[tid] = n
         cls = type(ev)
         if cls is Syscall:
             nr = ev.nr
             self.syscall_counts[nr] = self.syscall_counts.get(nr, 0) + 1
         elif cls is Spawn or cls is Exec or cls is Exit:
-            self.lifecycle(n, ev)
+            self.lifecycle(n, ev)  # before last[] moves: a reused tid settles its old life
+        if tid not in self.first:
+            self.first[tid] = n
+        self.last[tid] = n
 
     def lifecycle(self, n: int, ev: Any) -> None:
         """Spawn/Exec/Exit: the rare events that change the table's shape."""

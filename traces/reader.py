@@ -234,7 +234,7 @@ class TraceReader:
         self._exit_status = None
         self.data_end = off  # where the intact records end (repair cuts here)
         if self.damage is None:
-            self.damage = stop_reason or "no footer (the recorder did not finish)"
+            self.damage = stop_reason or "no footer: the recorder did not finish"
 
     def _decompress(self, frame: bytes, raw_len: int, limit: int, what: str) -> bytes:
         F.check_frame(frame, raw_len, limit, what)

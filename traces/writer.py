@@ -143,16 +143,16 @@ class TraceWriter:
             self._n = n + 1
             tid = event.tid
             table = self._table
-            if tid not in table.first:
-                table.first[tid] = n
-            table.last[tid] = n
             cls = type(event)
             if cls is Syscall:
                 counts = table.syscall_counts
                 nr = event.nr
                 counts[nr] = counts.get(nr, 0) + 1
             elif cls is Spawn or cls is Exec or cls is Exit:
-                table.lifecycle(n, event)
+                table.lifecycle(n, event)  # before last[] moves: a reused tid settles its old life
+            if tid not in table.first:
+                table.first[tid] = n
+            table.last[tid] = n
             self._buf.append(packed)
             self._buf_bytes += len(packed)
             if len(self._buf) >= self._chunk_events or self._buf_bytes >= F.CHUNK_BYTES:
