@@ -176,7 +176,12 @@ class Encoder:
 
 
 def _pairs(flat: Any) -> tuple[tuple[int, Any], ...]:
-    if len(flat) & 1:
+    n = len(flat)
+    if n == 2:  # by far the most common: one range
+        return ((flat[0], flat[1]),)
+    if n == 0:
+        return ()
+    if n & 1:
         raise ValueError("odd range list")
     return tuple(zip(flat[::2], flat[1::2]))
 

@@ -19,6 +19,7 @@ import bisect
 import os
 import zlib
 from collections import OrderedDict
+from itertools import count
 from typing import Any, Iterator
 
 import zstandard
@@ -319,10 +320,7 @@ class TraceReader:
                 events = self._read_chunk(i)
             lo = start - first if start > first else 0
             hi = min(len(events), stop - first)
-            n = first + lo
-            for ev in events[lo:hi] if lo or hi < len(events) else events:
-                yield n, ev
-                n += 1
+            yield from zip(count(first + lo), events[lo:hi] if lo or hi < len(events) else events)
             i += 1
 
     def __iter__(self) -> Iterator[Any]:
