@@ -421,3 +421,24 @@ def test_readers_of_missing_and_directory_paths(tmp_path: Path) -> None:
         TraceReader(tmp_path / "missing.scribe")
     with pytest.raises(TraceError):
         TraceReader(tmp_path)
+
+
+def test_exec_binary_bytes_become_a_blob(tmp_path: Path) -> None:
+    path = tmp_path / "t.scribe"
+    with TraceWriter(path, HEADER) as w:
+        w.append(Exec(1, "/bin/x", ["x"], b"\x7fELF tiny", 1))
+        with pytest.raises(TraceError, match="BlobRef"):
+            w.append(Exec(1, "/bin/x", ["x"], 5, 2))  # type: ignore[arg-type]
+    with TraceReader(path) as r:
+        assert len(r) == 1 and r.blob(r[0].binary) == b"\x7fELF tiny"
+
+
+def test_signal_and_input_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "t.scribe"
+    evs = [Signal(2, 11, bytes(range(128)), 5), Signal(2, 2, b"", 6),
+           Input(1, "rdtsc", 1 << 63, 7), Input(1, "preempt", [1, "a", b"b", {"k": [2]}], 8)]
+    with TraceWriter(path, HEADER) as w:
+        for ev in evs:
+            w.append(ev)
+    with TraceReader(path) as r:
+        assert list(r) == evs

@@ -150,8 +150,13 @@ class Encoder:
             rec = [K_SPAWN, dt, ev.tid, ev.parent_tid, ev.pid, ev.kind]
         elif cls is Exec:
             rec = [K_EXEC, dt, ev.tid, ev.path, list(ev.argv)]
-            if ev.binary is not None:
-                rec.append(ev.binary)
+            binary = ev.binary
+            if binary is not None:
+                if isinstance(binary, (bytes, bytearray, memoryview)):
+                    binary = self.blob(bytes(binary))  # always a blob, whatever its size
+                elif type(binary) is not BlobRef:
+                    raise TraceError(f"Exec.binary must be a BlobRef, not {type(binary).__name__}")
+                rec.append(binary)
         elif cls is Exit:
             rec = [K_EXIT, dt, ev.tid, ev.status]
         elif cls is Signal:

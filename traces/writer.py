@@ -124,7 +124,11 @@ class TraceWriter:
         except OSError:
             pass
         self._offset = 0
-        self._write(prefix + hbytes)
+        try:
+            self._write(prefix + hbytes)
+        except TraceError:
+            os.close(self._fd)
+            raise
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._flush_loop, name="scribe-trace-flush", daemon=True)
         self._timer.start()
