@@ -442,3 +442,46 @@ def test_signal_and_input_round_trip(tmp_path: Path) -> None:
             w.append(ev)
     with TraceReader(path) as r:
         assert list(r) == evs
+
+
+KILLED_RECORDER = """
+import sys, time
+from traces import TraceWriter
+from traces.samples import HEADER, syscall_events
+w = TraceWriter(sys.argv[1], HEADER)
+for i, ev in enumerate(syscall_events(10**9)):
+    w.append(ev)
+    if i == 1000:
+        print("ready", flush=True)
+    if i % 100 == 0:
+        time.sleep(0.001)
+"""
+
+
+def test_recorder_killed_with_sigkill_leaves_a_readable_trace(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.scribe"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RECORDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait until the timer has flushed something
+            with TraceReader(path) as r:
+                if len(r) >= 1000:
+                    break
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with TraceReader(path) as r:
+        assert not r.complete
+        n = len(r)
+        assert n >= 1000
+        assert sum(1 for _ in r) == n
+        assert sum(r.syscall_counts.values()) == n
+    repair(path)
+    with TraceReader(path) as r:
+        assert r.complete and len(r) == n

@@ -109,8 +109,5 @@ def write_sample(path: str | os.PathLike[str], n: int = 1000, *, seed: int = 1,
     if close:
         w.close(exit_status << 8)
     else:
-        w.flush()
-        w._stop.set()  # abandon: no footer, as if the recorder was killed
-        os.close(w._fd)
-        w._closed = True
+        w.abandon()  # no footer, as if the recorder was killed
     return events

@@ -270,6 +270,24 @@ class TraceWriter:
         if self._timer is not threading.current_thread():
             self._timer.join()
 
+    def abandon(self) -> None:
+        """Flush what is buffered and close the file *without* a footer.
+
+        The trace is then exactly what a recorder killed by SIGKILL leaves
+        behind (modulo the last 100 ms): for tests of recovery and repair.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._stop.set()
+            try:
+                if self._failed is None:
+                    self._flush_locked()
+            finally:
+                os.close(self._fd)
+        self._timer.join()
+
     def _write_footer(self, exit_status: int | None) -> None:
         footer = build_footer(
             events=self._n_written,
