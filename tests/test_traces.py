@@ -419,8 +419,12 @@ def test_full_disk_raises_trace_error_and_keeps_what_was_written(tmp_path: Path)
 def test_readers_of_missing_and_directory_paths(tmp_path: Path) -> None:
     with pytest.raises(TraceError, match="cannot open"):
         TraceReader(tmp_path / "missing.scribe")
-    with pytest.raises(TraceError):
+    with pytest.raises(TraceError, match="not a regular file"):
         TraceReader(tmp_path)
+    fifo = tmp_path / "fifo.scribe"
+    os.mkfifo(fifo)
+    with pytest.raises(TraceError, match="not a regular file"):
+        TraceReader(fifo)  # and no hang waiting for a writer
 
 
 def test_exec_binary_bytes_become_a_blob(tmp_path: Path) -> None:

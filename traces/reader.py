@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import stat
 import zlib
 from collections import OrderedDict
 from itertools import count
@@ -68,7 +69,8 @@ class TraceReader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         try:
-            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            # O_NONBLOCK: opening a FIFO must not hang waiting for a writer
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError as exc:
             raise TraceError(f"cannot open trace {self.path}: {exc.strerror}") from None
         try:
@@ -81,9 +83,12 @@ class TraceReader:
     def _open(self) -> None:
         self._dctx = zstandard.ZstdDecompressor()
         try:
-            self._size = os.fstat(self._fd).st_size
+            st = os.fstat(self._fd)
         except OSError as exc:
             raise TraceError(f"cannot read trace {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise TraceError(f"{self.path} is not a regular file")
+        self._size = st.st_size
         self._cache: OrderedDict[int, list[Any]] = OrderedDict()
         self._table: ProcessTable | None = None
         self._footer: dict[str, Any] | None = None
