@@ -489,3 +489,14 @@ def test_recorder_killed_with_sigkill_leaves_a_readable_trace(tmp_path: Path) ->
     repair(path)
     with TraceReader(path) as r:
         assert r.complete and len(r) == n
+
+
+def test_no_flush_thread_until_the_first_event(tmp_path: Path) -> None:
+    import threading
+
+    before = {t.name for t in threading.enumerate()}
+    w = TraceWriter(tmp_path / "t.scribe", HEADER)
+    assert "scribe-trace-flush" not in {t.name for t in threading.enumerate()} - before
+    w.append(Exit(1, 0, 1))
+    assert any(t.name == "scribe-trace-flush" for t in threading.enumerate())
+    w.close()

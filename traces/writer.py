@@ -130,8 +130,10 @@ class TraceWriter:
             os.close(self._fd)
             raise
         self._stop = threading.Event()
-        self._timer = threading.Thread(target=self._flush_loop, name="scribe-trace-flush", daemon=True)
-        self._timer.start()
+        # started by the first append, not here: a recorder typically forks
+        # the tracee after creating the writer, and forking a process that
+        # already runs a second thread is best avoided.
+        self._timer: threading.Thread | None = None
 
     # -- the recording side --------------------------------------------------
 
@@ -159,6 +161,8 @@ class TraceWriter:
             table.last[tid] = n
             self._buf.append(packed)
             self._buf_bytes += len(packed)
+            if self._timer is None:
+                self._start_timer()
             if len(self._buf) >= self._chunk_events or self._buf_bytes >= F.CHUNK_BYTES:
                 self._flush_locked()
             return n
@@ -211,6 +215,10 @@ class TraceWriter:
         self._buf = []
         self._buf_bytes = 0
         self._base_time = self._enc.last_time
+
+    def _start_timer(self) -> None:
+        self._timer = threading.Thread(target=self._flush_loop, name="scribe-trace-flush", daemon=True)
+        self._timer.start()
 
     def _flush_loop(self) -> None:
         """Background timer: buffered events reach the file within ~2 intervals."""
@@ -267,8 +275,12 @@ class TraceWriter:
                     os.close(self._fd)
                 except OSError:
                     pass
-        if self._timer is not threading.current_thread():
-            self._timer.join()
+        self._join_timer()
+
+    def _join_timer(self) -> None:
+        timer = self._timer
+        if timer is not None and timer is not threading.current_thread():
+            timer.join()
 
     def abandon(self) -> None:
         """Flush what is buffered and close the file *without* a footer.
@@ -286,7 +298,7 @@ class TraceWriter:
                     self._flush_locked()
             finally:
                 os.close(self._fd)
-        self._timer.join()
+        self._join_timer()
 
     def _write_footer(self, exit_status: int | None) -> None:
         footer = build_footer(
