@@ -47,7 +47,8 @@ def dump_command(args: argparse.Namespace) -> int:
     from virt.filter import parse_filter
 
     try:
-        flt = parse_filter(args.exprs) if args.exprs else None
+        # Signals and exits stay visible under trace=/status=, as in strace.
+        flt = parse_filter(args.exprs, keep_other_events=True) if args.exprs else None
     except ValueError as exc:
         print(f"scribe dump: bad -e expression: {exc}", file=sys.stderr)
         return exitcodes.USAGE

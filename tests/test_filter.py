@@ -101,9 +101,15 @@ def test_status() -> None:
     assert f.matches(sc("exit_group", 0, flags=2), None) and not f.matches(sc("read", 0), None)
     f = parse_filter(["status=!failed"])
     assert f.matches(sc("read", 1), None) and not f.matches(sc("read", -9), None)
-    # Non-syscall events pass trace= and status=, as in strace's output.
+    # trace= and status= select calls: other events are hidden, unless kept
+    # (scribe dump keeps them, like strace's output).
     f = parse_filter(["trace=open", "status=failed"])
+    assert not f.matches(Signal(1, 17), None) and not f.matches(Exit(1, 0), None)
+    f = parse_filter(["trace=open", "status=failed"], keep_other_events=True)
     assert f.matches(Signal(1, 17), None) and f.matches(Exit(1, 0), None)
+    f = parse_filter(["trace=open", "signal=CHLD"])
+    assert f.matches(Signal(1, 17), None) and not f.matches(Signal(1, 2), None)
+    assert parse_filter(["pid=1"]).matches(Exit(1, 0), None)
 
 
 def test_pid_and_signal() -> None:

@@ -16,9 +16,12 @@ Why strace's syntax: people already know it.  Supported expressions
 - ``path=SUBSTR``: syscalls with a path argument containing SUBSTR (and
   Exec events of such a path).
 
-``trace=`` and ``status=`` select syscalls only: other events (signals,
-exits, spawns) pass them, as in strace's output.  Bad expressions raise
-ValueError with a one-line message.  Pure: no traces or ptrace imports.
+``trace=`` and ``status=`` select syscalls: other events (signals, exits,
+spawns) are hidden by them (a list of "the failed calls" shows only calls),
+unless the filter keeps them (``keep_other_events``, which ``scribe dump``
+uses to print ``--- SIGCHLD ---`` and ``+++ exited +++`` lines like
+strace does).  ``signal=`` always selects Signal events.  Bad expressions
+raise ValueError with a one-line message.  Pure: no traces or ptrace imports.
 """
 
 from __future__ import annotations
@@ -147,6 +150,7 @@ class EventFilter:
     signals: frozenset[int] | None = None
     pids: frozenset[int] | None = None
     paths: list[str] = field(default_factory=list)
+    keep_other_events: bool = False
 
     @property
     def empty(self) -> bool:
@@ -186,11 +190,12 @@ class EventFilter:
             if self.paths and not self._path_hit(si, event, mem):
                 return False
             return True
-        if kind == "Signal":
-            if self.signals is not None and event.signo not in self.signals:
-                return False
         if self.paths:
             return kind == "Exec" and any(p in str(event.path) for p in self.paths)
+        if kind == "Signal" and self.signals is not None:
+            return event.signo in self.signals
+        if (self.trace or self.status is not None) and not self.keep_other_events:
+            return False
         return True
 
     def _path_hit(self, si: SyscallInfo, event: Any, mem: Memory | None) -> bool:
@@ -218,9 +223,9 @@ def _status_of(event: Any) -> str:
 QUALIFIERS = ("trace", "status", "signal", "pid", "path")
 
 
-def parse_filter(exprs: Iterable[str]) -> EventFilter:
+def parse_filter(exprs: Iterable[str], keep_other_events: bool = False) -> EventFilter:
     """Parse strace ``-e`` expressions (see the module doc) into a filter."""
-    flt = EventFilter()
+    flt = EventFilter(keep_other_events=keep_other_events)
     statuses: list[frozenset[str]] = []
     signals: list[frozenset[int]] = []
     pids: list[frozenset[int]] = []
