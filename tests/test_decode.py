@@ -139,6 +139,20 @@ def test_results() -> None:
     assert decode.format_syscall(999, [1, 2, 3, 4, 5, 6], -38).endswith("= -1 ENOSYS (Function not implemented)")
 
 
+def test_socket_calls() -> None:
+    assert fmt("setsockopt", [3, 1, 2, 0x1000, 4], 0, M((0x1000, struct.pack("<i", 1)))) == \
+        "setsockopt(3, SOL_SOCKET, 2, [1], 4) = 0"
+    assert fmt("sendto", [3, 0x2000, 3, 0x4000, 0, 0], 3, M((0x2000, b"abc"))) == \
+        'sendto(3, "abc", 3, MSG_NOSIGNAL, NULL, 0) = 3'
+    iov = M((0x1000, struct.pack("<QQQQ", 0x2000, 2, 0x3000, 3)), (0x2000, b"ab"), (0x3000, b"cd\n"))
+    assert fmt("writev", [1, 0x1000, 2], 5, iov) == \
+        'writev(1, [{iov_base="ab", iov_len=2}, {iov_base="cd\\n", iov_len=3}], 2) = 5'
+    assert fmt("poll", [0x1000, 2, 1000], 1, M((0x1000, struct.pack("<ihhihh", 3, 1, 1, 4, 4, 0))))\
+        == "poll([{fd=3, revents=POLLIN}], 2, 1000) = 1"
+    assert fmt("select", [5, 0x1000, 0, 0, 0], 1, M((0x1000, struct.pack("<Q", 0b11000))))\
+        == "select(5, [3 4], NULL, NULL, NULL) = 1"
+
+
 def test_format_args_aligned() -> None:
     pairs = decode.format_args(NR["openat"], [AT_FDCWD, 0x1000, 0, 0], 3, M((0x1000, b"/x\0")))
     assert [n for n, _ in pairs] == ["dirfd", "pathname", "flags", "mode"]

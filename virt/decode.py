@@ -562,6 +562,10 @@ def _arg_value(si: SyscallInfo, i: int, arg: Arg, a: list[int], result: int | No
             if b is None:
                 return ptr(v)
             return f"{{mtype={struct.unpack('<q', b)[0]}, mtext={_buffer(v + 8, n, mem)}}}"
+        if si.name == "setsockopt" and n == 4:
+            b = _read(mem, v, 4)
+            if b is not None:
+                return f"[{struct.unpack('<i', b)[0]}]"
         return _buffer(v, n, mem)
     if k == "obuf":
         if not _ok(result) or not v:
