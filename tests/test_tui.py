@@ -215,6 +215,26 @@ async def test_filter_trace_class_and_bad_filter(demo: Demo) -> None:
         await answer(pilot, "f", "nonsense=%%%")
         await settle(app, pilot)
         assert app.filter_text == "trace=openat"  # unchanged
+        # the prompt starts with the current filter: clear it and type a new one
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("Input").value = ""
+        for ch in "path=needle":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert list(el.index) == [demo.needle]
+
+
+@sync
+async def test_filter_by_virtual_pid_includes_threads(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await answer(pilot, "f", "pid=1")
+        await settle(app, pilot)
+        shown = set(app.event_list.index)
+        assert shown == set(demo.parent_events)  # tid 1 and its thread, tid 3
+        assert not shown & set(demo.child_events)
 
 
 # -- jumps -------------------------------------------------------------------

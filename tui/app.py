@@ -22,6 +22,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
@@ -45,6 +46,8 @@ from tui.proctree import ProcessTree, TaskRef
 
 #: minimum seconds between progress updates from a worker
 PROGRESS_EVERY = 0.15
+#: the cursor must rest this long before fd paths are looked up
+FD_DELAY = 0.12
 
 
 class ScribeApp(App[None]):
@@ -58,12 +61,12 @@ class ScribeApp(App[None]):
         background: $error; color: $text; text-style: bold;
     }
     #main { height: 1fr; }
-    #tree { width: 34; max-width: 40%; border-right: vkey $panel-lighten-2; }
+    #tree { width: 24%; min-width: 18; max-width: 36; border-right: vkey $panel-lighten-2; }
     #right { width: 1fr; }
     #events { height: 1fr; min-height: 3; }
     #bottom { height: 45%; border-top: hkey $panel-lighten-2; }
     #bottom TabPane { padding: 0; }
-    #status { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
+    #status { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
     BINDINGS = [
@@ -106,6 +109,8 @@ class ScribeApp(App[None]):
         self.search_step = 1
         self.busy = ""
         self._last_progress = 0.0
+        self._fd_timer: Timer | None = None
+        self.fd_delay = FD_DELAY  # tests set 0 for a deterministic screen
         self.sub_title = self.path
 
     # -- layout ------------------------------------------------------------
@@ -228,8 +233,19 @@ class ScribeApp(App[None]):
                 return
             fds = {fd for _, fd in fd_args(event)}
             pid = self.model.pid_of(ev.tid)
+            if self._fd_timer is not None:
+                self._fd_timer.stop()
+                self._fd_timer = None
+            self.workers.cancel_group(self, "fds")
             if fds and pid is not None:
-                self._resolve_fds(message.event_no, pid, fds)
+                # only once the cursor rests: paging must not start a scan per row
+                n = message.event_no
+                if self.fd_delay <= 0:
+                    self._resolve_fds(n, pid, fds)
+                else:
+                    self._fd_timer = self.set_timer(
+                        self.fd_delay, lambda: self._resolve_fds(n, pid, fds), name="fd paths"
+                    )
 
     @on(Tree.NodeSelected)
     def _task_selected(self, message: Tree.NodeSelected) -> None:
@@ -447,7 +463,7 @@ class ScribeApp(App[None]):
         self.call_from_thread(self._set_busy, what)
         with self.model.open_reader() as reader:
             index = build_filter_index(
-                reader, event_filter,
+                reader, event_filter, self.model.tid_to_pid,
                 cancelled=lambda: worker.is_cancelled,
                 progress=self._progress(what, self.model.count),
             )

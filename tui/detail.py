@@ -143,7 +143,8 @@ def _syscall_detail(
     table.add_column("value")
     table.add_column("raw", style="dim")
     try:
-        decoded = decode.format_args(ev.nr, ev.args, ev.result, mem)
+        known = {fd: p for fd, p in (fd_paths or {}).items() if not p.startswith("(")}
+        decoded = decode.format_args(ev.nr, ev.args, ev.result, mem, known or None)
     except Exception as exc:  # noqa: BLE001 - decoding never fails the UI
         decoded = [(f"arg{i}", f"<undecodable: {exc}>") for i in range(len(ev.args))]
     for i, (name, text) in enumerate(decoded):

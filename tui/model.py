@@ -326,23 +326,31 @@ def parse_filter(text: str) -> Any:
 def build_filter_index(
     reader: TraceReader,
     event_filter: Any,
+    tid_to_pid: dict[int, int] | None = None,
     *,
     cancelled: Cancelled = _never,
     progress: Progress = _ignore,
 ) -> array | None:
     """The event numbers that match, as array('I') (4 bytes a match).
 
-    Returns None when cancelled.
+    Memory is built only for filters that look at paths (the rest decide from
+    the raw words).  Returns None when cancelled.
     """
     out = array("I")
+    pids = tid_to_pid or {}
+
+    def pid_of(tid: int) -> int:
+        return pids.get(tid, tid)
+
+    needs_memory = bool(getattr(event_filter, "paths", True))
     for n, ev in reader.events(0, None):
         if not n & 4095:
             if cancelled():
                 return None
             progress(n)
-        mem = event_memory(reader, ev)
+        mem = event_memory(reader, ev) if needs_memory else None
         try:
-            ok = event_filter.matches(ev, mem)
+            ok = event_filter.matches(ev, mem, pid_of)
         except Exception:  # noqa: BLE001 - an undecodable event does not match
             ok = False
         if ok:

@@ -1,0 +1,141 @@
+"""Benchmark of the TUI event list on a big trace (not a test).
+
+Builds (once, cached in $TMPDIR) a trace of N events with traces.TraceWriter,
+then runs the real app headless (App.run_test) and measures:
+
+- first screen: from opening the trace to the first page of decoded rows,
+- jump to end (G) and to the middle (:N),
+- paging: 200 PgDn presses,
+- a filter (status=failed) and a search that runs to the end, in workers,
+- RSS after each step, for N and N/10 events: memory must not grow with N.
+
+Usage: .venv/bin/python benchmarks/bench_tui.py [N]   (default 1,000,000)
+Targets from the issue: first screen < 1 s, jump to end < 0.2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tui.demo import build_big_trace  # noqa: E402
+
+
+def rss_mib() -> float:
+    """Current resident set size of this process."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def trace_for(n: int) -> str:
+    path = Path(tempfile.gettempdir()) / f"scribe-bench-tui-{n}.scribe"
+    if not path.exists():
+        t0 = time.perf_counter()
+        build_big_trace(str(path) + ".tmp", n)
+        os.rename(str(path) + ".tmp", path)
+        print(f"  built {n:,}-event trace in {time.perf_counter() - t0:.1f} s "
+              f"({path.stat().st_size / 2**20:.1f} MiB)")
+    return str(path)
+
+
+async def measure(n: int) -> dict[str, float]:
+    from tui.app import ScribeApp
+
+    path = trace_for(n)
+    out: dict[str, float] = {"rss_before": rss_mib()}
+    t0 = time.perf_counter()
+    app = ScribeApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        el = app.event_list
+        first = el.text_of_line(0)
+        out["first_screen"] = time.perf_counter() - t0
+        assert "0" in first
+        out["rss_first"] = rss_mib()
+
+        t0 = time.perf_counter()
+        await pilot.press("G")
+        await pilot.pause()
+        el.text_of_line(el.size.height - 1)
+        out["jump_end"] = time.perf_counter() - t0
+        assert el.event_no == n - 1
+
+        t0 = time.perf_counter()
+        el.move_to_event(n // 2)
+        await pilot.pause()
+        out["jump_middle"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        for _ in range(200):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        out["page_200"] = time.perf_counter() - t0
+        out["rss_paged"] = rss_mib()
+
+        await pilot.press("g")
+        t0 = time.perf_counter()
+        await pilot.press("f")
+        await pilot.pause()
+        for ch in "status=failed":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        out["filter"] = time.perf_counter() - t0
+        out["filter_matches"] = el.row_count
+        out["rss_filtered"] = rss_mib()
+        await pilot.press("F")
+        await pilot.pause()
+
+        t0 = time.perf_counter()
+        app.search_pattern = "no-such-text-anywhere"
+        app.search_step = 1
+        app._search(1)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        out["search_full"] = time.perf_counter() - t0
+        out["rss_end"] = rss_mib()
+        out["row_cache"] = app.model.cache_size()
+    return out
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    sizes = [n // 10, n] if "--child" not in sys.argv else [n]
+    if "--child" in sys.argv:
+        res = asyncio.run(measure(n))
+        print(json.dumps(res))
+        return
+    for size in sizes:
+        trace_for(size)
+    results = {}
+    for size in sizes:
+        # a fresh interpreter per size, so RSS figures do not mix
+        proc = subprocess.run([sys.executable, __file__, str(size), "--child"],
+                              capture_output=True, text=True, check=True)
+        results[size] = json.loads(proc.stdout.strip().splitlines()[-1])
+    for size, r in results.items():
+        print(f"\n{size:,} events")
+        print(f"  first screen        {r['first_screen'] * 1000:8.1f} ms   (target < 1000)")
+        print(f"  jump to end (G)     {r['jump_end'] * 1000:8.1f} ms   (target < 200)")
+        print(f"  jump to middle      {r['jump_middle'] * 1000:8.1f} ms")
+        print(f"  200 x PgDn          {r['page_200'] * 1000:8.1f} ms")
+        print(f"  filter status=failed {r['filter']:7.2f} s   ({int(r['filter_matches']):,} matches)")
+        print(f"  search to the end   {r['search_full']:8.2f} s")
+        print(f"  RSS MiB: start {r['rss_before']:.0f}, first screen {r['rss_first']:.0f}, "
+              f"after paging {r['rss_paged']:.0f}, filtered {r['rss_filtered']:.0f}, end {r['rss_end']:.0f}")
+        print(f"  decoded-row cache: {int(r['row_cache'])} rows")
+
+
+if __name__ == "__main__":
+    main()
