@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "scribe.cmd_record",
     "scribe.cmd_replay",
     "scribe.cmd_trace",
+    "scribe.cmd_dump",
     "scribe.cmd_tui",
 )
 

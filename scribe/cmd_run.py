@@ -1,0 +1,38 @@
+"""`scribe run [--] CMD...`: run CMD in a virtual execution environment, no recording."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("run", help="run a program in a virtual execution environment (no recording)",
+                       description="Run CMD with virtual process and IPC ids; nothing is recorded.")
+    p.add_argument("--no-seccomp", action="store_true",
+                   help="stop on every syscall with PTRACE_SYSCALL instead of a seccomp filter")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the program and its arguments")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from scribe import exitcodes
+    from scribe.launch import LaunchError, finish, run_traced
+    from virt.tracer import Tracer
+    from virt.vee import Vee
+
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        print("scribe run: a command is required", file=sys.stderr)
+        return exitcodes.USAGE
+    vee = Vee()
+    tracer = Tracer(vee, use_seccomp=not args.no_seccomp)
+    try:
+        status = run_traced(tracer, cmd, dict(os.environ), on_started=vee.first_process)
+    except LaunchError as exc:
+        print(f"scribe: {exc}", file=sys.stderr)
+        return exc.code
+    return finish(status)

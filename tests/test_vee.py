@@ -1,0 +1,105 @@
+"""`scribe run`: programs see virtual ids from every interface, and scribe exits like a shell."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from scribe import exitcodes
+from tests.conftest import scribe_cmd
+
+
+def _parse(out: str) -> dict[str, str]:
+    vals: dict[str, str] = {}
+    for line in out.splitlines():
+        for part in line.split():
+            if "=" in part:
+                k, v = part.split("=", 1)
+                vals.setdefault(k, v)
+    return vals
+
+
+@pytest.mark.parametrize("mode", [[], ["--no-seccomp"]], ids=["seccomp", "ptrace-syscall"])
+def test_ids_are_virtual_everywhere(guest, scribe, mode):
+    exe = guest("ids")
+    proc = scribe("run", *mode, "--", str(exe))
+    assert proc.returncode == 3, proc.stderr
+    v = _parse(proc.stdout)
+    # The first process is 1, in its own group; its parent is outside the VEE.
+    assert v["getpid"] == "1" and v["gettid"] == "1"
+    assert v["getppid"] == "0"
+    assert v["getpgrp"] == v["getpgid0"] == v["getpgid_self"] == "1"
+    assert v["proc_self"] == "1"
+    assert v["proc_vpid_open"] == "ok"
+    assert v["kill_self0"] == "0"
+    assert v["kill_bogus"] == "-1" and v["errno"] == "3"
+    # Children in creation order; every interface agrees on their ids.
+    assert "child getpid=2 getppid=1" in proc.stdout
+    assert v["fork"] == v["waitpid"] == v["sigchld_si_pid"] == "2"
+    assert v["fork2"] == v["waitid_si_pid"] == "3"
+    assert v["getpgid_child"] == "1"
+    assert "thread gettid=4" in proc.stdout
+    # SysV IPC ids and the pids inside IPC structures are virtual too.
+    assert v["msgget"] == "0" and v["msg_lspid"] == "1"
+    assert v["shmget"] == "0" and v["shm_cpid"] == "1"
+    assert v["semget"] == "0" and v["sem_getpid"] == "1"
+    # The session leader is the user's shell, outside the VEE.
+    assert v["getsid0"] == "0"
+    # No real pid leaks: every number printed as an id is tiny.
+    for key in ("getpid", "getppid", "fork", "fork2", "waitpid", "proc_self"):
+        assert int(v[key]) < 10
+
+
+def test_same_ids_on_every_run(guest, scribe):
+    exe = guest("ids")
+    outs = {scribe("run", "--", str(exe)).stdout for _ in range(3)}
+    assert len(outs) == 1
+
+
+def test_exit_status_propagates(scribe):
+    assert scribe("run", "--", "sh", "-c", "exit 42").returncode == 42
+
+
+def test_signal_death_propagates():
+    proc = subprocess.run(scribe_cmd("run", "--", "sh", "-c", "kill -TERM $$"), capture_output=True)
+    assert proc.returncode == -signal.SIGTERM
+
+
+def test_command_not_found(scribe):
+    proc = scribe("run", "--", "no-such-command-xyz")
+    assert proc.returncode == exitcodes.NOT_FOUND
+    assert proc.stderr.strip() == "scribe: no-such-command-xyz: command not found"
+
+
+def test_not_executable(scribe, tmp_path):
+    f = tmp_path / "script"
+    f.write_text("echo hi\n")
+    os.chmod(f, 0o644)
+    proc = scribe("run", "--", str(f))
+    assert proc.returncode == exitcodes.NOT_EXECUTABLE
+    assert "Permission denied" in proc.stderr and "Traceback" not in proc.stderr
+    proc = scribe("run", "--", str(tmp_path))
+    assert proc.returncode == exitcodes.NOT_EXECUTABLE
+
+
+def test_missing_command_is_usage_error(scribe):
+    assert scribe("run").returncode == exitcodes.USAGE
+
+
+def test_stdin_and_pipeline(scribe):
+    proc = scribe("run", "--", "sh", "-c", "seq 1 2000 | sort -rn | head -3", input="")
+    assert proc.returncode == 0
+    assert proc.stdout.split() == ["2000", "1999", "1998"]
+    proc = scribe("run", "--", "cat", input="hello\n")
+    assert proc.stdout == "hello\n"
+
+
+def test_kill_minus_one_stays_inside(guest, scribe):
+    # kill(-1) must reach the VEE's processes only (the real call, as root,
+    # would signal everything on the host, including this test runner).
+    proc = scribe("run", "--", "sh", "-c", "sleep 30 & sleep 30 & kill -TERM -1; wait; echo done")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "done"

@@ -1,0 +1,202 @@
+"""Thin, fast wrappers over python-ptrace's ctypes bindings.
+
+The tracer loop calls these on every stop, so they avoid allocation: register
+sets are read into a caller-owned ctypes structure, and constants that
+python-ptrace does not define (SEIZE, LISTEN, INTERRUPT, seccomp and exit-kill
+options) are defined here from <linux/ptrace.h>.
+
+Errors come out as `PtraceFailure(op, pid, errno)`: scribe's own failure,
+never to be confused with an errno a tracee's syscall returned.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+
+from ptrace.binding import func as _pf
+from ptrace.binding.linux_struct import user_regs_struct as Regs
+
+__all__ = ["Regs", "PtraceFailure"]
+
+PTRACE_PEEKUSER = 3
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_SINGLESTEP = 9
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
+PTRACE_SYSCALL = 24
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_SETSIGINFO = 0x4203
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_DETACH = 17
+
+O_TRACESYSGOOD = 0x01
+O_TRACEFORK = 0x02
+O_TRACEVFORK = 0x04
+O_TRACECLONE = 0x08
+O_TRACEEXEC = 0x10
+O_TRACEVFORKDONE = 0x20
+O_TRACEEXIT = 0x40
+O_TRACESECCOMP = 0x80
+O_EXITKILL = 0x100000
+
+EVENT_FORK = 1
+EVENT_VFORK = 2
+EVENT_CLONE = 3
+EVENT_EXEC = 4
+EVENT_VFORK_DONE = 5
+EVENT_EXIT = 6
+EVENT_SECCOMP = 7
+EVENT_STOP = 128
+
+SYSCALL_TRAP = 0x80 | 5  # SIGTRAP | 0x80 with TRACESYSGOOD
+
+SIGINFO_SIZE = 128
+
+
+class PtraceFailure(OSError):
+    """A ptrace request failed (scribe's failure, not the tracee's errno)."""
+
+    def __init__(self, op: str, pid: int, err: int) -> None:
+        super().__init__(err, f"ptrace {op} on {pid}: {os.strerror(err)}")
+        self.op = op
+        self.pid = pid
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_raw = _libc.ptrace
+_raw.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_raw.restype = ctypes.c_long
+_get_errno = ctypes.get_errno
+
+# python-ptrace's binding is the reference; we keep a direct handle to the same
+# libc entry point for the hot path (its wrapper formats a message string on
+# every failure and converts results through c_long).
+assert _pf.PTRACE_GETREGS == PTRACE_GETREGS
+
+
+def _call(req: int, pid: int, addr: int | None, data: int | None, op: str) -> int:
+    r = _raw(req, pid, addr, data)
+    if r == -1:
+        err = _get_errno()
+        if err:
+            raise PtraceFailure(op, pid, err)
+    return r
+
+
+def seize(pid: int, options: int) -> None:
+    _call(PTRACE_SEIZE, pid, 0, options, "SEIZE")
+
+
+def setoptions(pid: int, options: int) -> None:
+    _call(PTRACE_SETOPTIONS, pid, 0, options, "SETOPTIONS")
+
+
+def cont(pid: int, sig: int = 0) -> None:
+    _call(PTRACE_CONT, pid, 0, sig, "CONT")
+
+
+def syscall(pid: int, sig: int = 0) -> None:
+    _call(PTRACE_SYSCALL, pid, 0, sig, "SYSCALL")
+
+
+def singlestep(pid: int, sig: int = 0) -> None:
+    _call(PTRACE_SINGLESTEP, pid, 0, sig, "SINGLESTEP")
+
+
+def listen(pid: int) -> None:
+    _call(PTRACE_LISTEN, pid, 0, 0, "LISTEN")
+
+
+def interrupt(pid: int) -> None:
+    _call(PTRACE_INTERRUPT, pid, 0, 0, "INTERRUPT")
+
+
+def detach(pid: int, sig: int = 0) -> None:
+    _call(PTRACE_DETACH, pid, 0, sig, "DETACH")
+
+
+def getregs(pid: int, regs: Regs) -> Regs:
+    _call(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs), "GETREGS")
+    return regs
+
+
+def setregs(pid: int, regs: Regs) -> None:
+    _call(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs), "SETREGS")
+
+
+_msg = ctypes.c_ulong()
+_msg_addr = ctypes.addressof(_msg)
+
+
+def geteventmsg(pid: int) -> int:
+    _call(PTRACE_GETEVENTMSG, pid, 0, _msg_addr, "GETEVENTMSG")
+    return _msg.value
+
+
+def getsiginfo(pid: int) -> bytes | None:
+    """The raw 128-byte siginfo, or None for a group-stop (EINVAL)."""
+    buf = ctypes.create_string_buffer(SIGINFO_SIZE)
+    r = _raw(PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(buf))
+    if r == -1:
+        err = _get_errno()
+        if err == _errno.EINVAL:
+            return None
+        raise PtraceFailure("GETSIGINFO", pid, err)
+    return buf.raw
+
+
+def setsiginfo(pid: int, info: bytes) -> None:
+    buf = ctypes.create_string_buffer(info[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0"), SIGINFO_SIZE)
+    _call(PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(buf), "SETSIGINFO")
+
+
+def new_regs() -> Regs:
+    return Regs()
+
+
+# --- other libc entry points the tracer needs -------------------------------
+
+_prctl = _libc.prctl
+_prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+_prctl.restype = ctypes.c_int
+
+
+def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:
+    r = _prctl(option, a2, a3, a4, a5)
+    if r == -1:
+        err = _get_errno()
+        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
+    return r
+
+
+_personality = _libc.personality
+_personality.argtypes = (ctypes.c_ulong,)
+_personality.restype = ctypes.c_int
+
+
+def personality(persona: int) -> int:
+    return _personality(persona)
+
+
+def tgkill(tgid: int, tid: int, sig: int) -> None:
+    r = _libc.syscall(234, ctypes.c_long(tgid), ctypes.c_long(tid), ctypes.c_long(sig))
+    if r == -1:
+        err = _get_errno()
+        raise OSError(err, f"tgkill({tgid}, {tid}, {sig}): {os.strerror(err)}")
+
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_TSC = 26
+PR_TSC_SIGSEGV = 2
+SECCOMP_MODE_FILTER = 2
+ADDR_NO_RANDOMIZE = 0x0040000

@@ -1,0 +1,841 @@
+"""The VEE policy: translate every id that crosses the program/kernel boundary.
+
+`Vee` is the interceptor of `scribe run` and the base of the recorder and
+replayer. Each translated syscall has an entry handler (wrapper preamble:
+virtual -> real) that may ask for an exit stop (epilogue: real -> virtual);
+calls whose answer the VEE knows (getpid, gettid, getppid) are emulated at
+the seccomp stop and cost exactly one tracer stop.
+
+See ../shared/VIRT.md for the checklist this follows; the module docstring
+of each handler group says what is and is not translated.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import signal
+import struct
+import sys
+from typing import Callable
+
+from virt import syscalls as S
+from virt.ipcns import MSG, SEM, SHM, IpcNamespace
+from virt.memory import MemoryReadError
+from virt.pidns import PidNamespace
+from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Interceptor, Tracee, signed
+
+Handler = Callable[[Tracee], int]
+
+CLONE_VM = 0x00000100
+CLONE_PARENT = 0x00008000
+CLONE_THREAD = 0x00010000
+CLONE_PARENT_SETTID = 0x00100000
+CLONE_CHILD_SETTID = 0x01000000
+
+SI_USER = 0
+SI_QUEUE = -1
+SI_TKILL = -6
+SIGCHLD = int(signal.SIGCHLD)
+
+IPC_CREAT = 0o1000
+IPC_PRIVATE = 0
+IPC_RMID = 0
+IPC_STAT = 2
+
+_PROC_RE = re.compile(rb"^/proc/(\d+)(/task/(\d+))?(?=/|$)")
+
+# Syscalls that bypass interposition or make replay nondeterministic: ENOSYS.
+REFUSED = ("rseq", "io_uring_setup", "io_uring_enter", "io_uring_register")
+
+PI_FUTEX_OPS = frozenset({6, 7, 8, 11, 12, 13})  # LOCK_PI UNLOCK_PI TRYLOCK_PI WAIT_REQUEUE_PI CMP_REQUEUE_PI LOCK_PI2
+
+
+def nr(name: str) -> int:
+    return S.BY_NAME[name].nr
+
+
+def _i32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def path_args(nr_: int) -> tuple[int, ...]:
+    info = S.info(nr_)
+    return tuple(i for i, a in enumerate(info.args) if a.kind == "path")
+
+
+class Vee(Interceptor):
+    """Plain virtual execution environment: translation, no recording."""
+
+    def __init__(self) -> None:
+        self.pids = PidNamespace()
+        self.ipc = IpcNamespace()
+        self.held_exits: list[Tracee] = []
+        self.held_creators: list[Tracee] = []
+        self.vppid: dict[int, int] = {}          # vpid -> virtual parent pid
+        self.signalfds: set[tuple[int, int]] = set()  # (real tgid, fd)
+        # Dead processes not yet reaped by their parent: real pid -> parent vpid.
+        # Their ids stay bound (the kernel keeps a zombie's pid) so that
+        # wait4 and SIGCHLD still name them.
+        self.zombies: dict[int, int] = {}
+        self.warned: set[str] = set()
+        self.handlers: dict[int, Handler] = {}
+        self._install_handlers()
+        self.path_table: dict[int, tuple[int, ...]] = {}
+        for info in S.SYSCALLS.values():
+            pa = tuple(i for i, a in enumerate(info.args) if a.kind == "path")
+            if pa:
+                self.path_table[info.nr] = pa
+
+    # -- filter ------------------------------------------------------------
+    def trace_set(self) -> set[int]:
+        return set(self.handlers) | set(self.path_table)
+
+    def errno_set(self) -> set[int]:
+        return {nr(n) for n in REFUSED if n in S.BY_NAME}
+
+    # -- lifecycle ---------------------------------------------------------
+    def first_process(self, t: Tracee) -> None:
+        t.vtid = t.vpid = self.pids.allocate(t.tid)
+        self.vppid[t.vpid] = 0
+
+    def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
+        vtid = self.pids.allocate(child.tid)
+        child.vtid = vtid
+        if kind == 2:  # thread
+            child.vpid = parent.vpid
+        else:
+            child.vpid = vtid
+            self.vppid[vtid] = self.vppid.get(parent.vpid, 0) if flags & CLONE_PARENT else parent.vpid
+        self._settid(parent, child, flags, parent_side=True)
+
+    def _clone_tid_ptrs(self, parent: Tracee, flags: int) -> tuple[int, int]:
+        """(parent_tid, child_tid) addresses of the clone call in progress."""
+        if parent.nr == nr("clone3") and parent.args:
+            try:
+                raw = parent.read(parent.args[0], 32)
+            except MemoryReadError:
+                return 0, 0
+            _flags, _pidfd, child_tid, parent_tid = struct.unpack("<4Q", raw)
+            return parent_tid, child_tid
+        if parent.nr == nr("clone") and parent.args:
+            return parent.args[2], parent.args[3]
+        return 0, 0
+
+    def _settid(self, parent: Tracee, child: Tracee, flags: int, parent_side: bool) -> None:
+        ptid, ctid = self._clone_tid_ptrs(parent, flags)
+        if parent_side:
+            if flags & CLONE_PARENT_SETTID and ptid:
+                try:
+                    parent.write_i32(ptid, child.vtid)
+                except OSError:
+                    pass
+            child.policy["ctid"] = ctid if flags & CLONE_CHILD_SETTID else 0
+
+    def child_started(self, child: Tracee) -> None:
+        # CLONE_CHILD_SETTID is written by the child itself in the kernel
+        # before its first stop: overwrite it with the virtual tid now.
+        ctid = child.policy.pop("ctid", 0)
+        if ctid:
+            try:
+                child.write_i32(int(ctid), child.vtid)  # type: ignore[arg-type]
+            except OSError:
+                pass
+
+    def execed(self, t: Tracee, former_tid: int) -> None:
+        if former_tid != t.tid:
+            # exec from a non-leader thread: that thread now carries the
+            # process's id; its own virtual tid retires.
+            self.pids.retire(former_tid)
+            t.vtid = t.vpid
+
+    def exiting(self, t: Tracee, status: int) -> bool:
+        if self.pids.pinned(t.tid):
+            self.held_exits.append(t)
+            return True
+        return False
+
+    def exited(self, t: Tracee, status: int) -> None:
+        live = self.tracer.tracees
+        if t.tid == t.tgid:
+            # Zombies whose parent is gone are reaped by the kernel/subreaper.
+            for real, parent in list(self.zombies.items()):
+                if parent == t.vpid:
+                    del self.zombies[real]
+                    self.pids.retire(real)
+            parent_v = self.vppid.get(t.vpid, 0)
+            if parent_v and self.pids.to_real(parent_v) in live:
+                self.zombies[t.tid] = parent_v
+                self._reparent_children(t)
+                return
+        self._retire(t)
+        if t.tid == t.tgid:
+            self._reparent_children(t)
+
+    def reaped(self, real: int) -> None:
+        """A wait call returned `real`: its zombie is gone, so is its id."""
+        if self.zombies.pop(real, None) is not None:
+            self.pids.retire(real)
+
+    def _reparent_children(self, t: Tracee) -> None:
+        for vp, parent in list(self.vppid.items()):
+            if parent == t.vpid:
+                self.vppid[vp] = 0
+
+    def _retire(self, t: Tracee) -> None:
+        live = self.tracer.tracees
+        in_use = False
+        for other in live.values():
+            try:
+                if os.getpgid(other.tid) == t.tid or os.getsid(other.tid) == t.tid:
+                    in_use = True
+                    break
+            except OSError:
+                continue
+        self.pids.retire(t.tid, still_group=in_use)
+        for real in list(self.pids.groups_r2v):
+            if real == t.tid:
+                continue
+            used = False
+            for other in live.values():
+                try:
+                    if os.getpgid(other.tid) == real or os.getsid(other.tid) == real:
+                        used = True
+                        break
+                except OSError:
+                    continue
+            if not used:
+                self.pids.release_group(real)
+
+    def _unpin(self, real: int) -> None:
+        self.pids.unpin(real)
+        if not self.pids.pinned(real):
+            for t in [h for h in self.held_exits if h.tid == real]:
+                self.held_exits.remove(t)
+                self.tracer.release(t)
+
+    # -- signals -----------------------------------------------------------
+    def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
+        new = self.translate_siginfo(siginfo)
+        if new != siginfo:
+            from virt import ptrace_api as P
+
+            P.setsiginfo(t.tid, new)
+        return signo
+
+    def translate_siginfo(self, info: bytes) -> bytes:
+        """siginfo_t with si_pid real -> virtual where the kernel put a sender."""
+        if len(info) < 24:
+            return info
+        signo, _err, code = struct.unpack_from("<iii", info, 0)
+        if code in (SI_USER, SI_QUEUE, SI_TKILL) or (signo == SIGCHLD and code > 0):
+            real = struct.unpack_from("<i", info, 16)[0]
+            v = self.pids.to_virtual_sender(real) if real > 0 else real
+            if v != real:
+                b = bytearray(info)
+                struct.pack_into("<i", b, 16, v)
+                return bytes(b)
+        return info
+
+    # -- dispatch ------------------------------------------------------------
+    def syscall_entry(self, t: Tracee) -> int:
+        h = self.handlers.get(t.nr)
+        if h is not None:
+            action = h(t)
+        else:
+            pa = self.path_table.get(t.nr)
+            action = self._paths(t, pa) if pa else RUN
+        if action == SKIP:
+            # Undo what the preamble did (pins, rewritten memory) at once.
+            fn = t.policy.pop("exit", None)
+            if fn is not None:
+                fn(t)  # type: ignore[operator]
+        return action
+
+    def syscall_exit(self, t: Tracee) -> None:
+        fn = t.policy.pop("exit", None)
+        if fn is not None:
+            fn(t)  # type: ignore[operator]
+
+    def on_exit(self, t: Tracee, fn: Callable[[Tracee], None]) -> int:
+        """Ask for an exit stop and run fn there (chained after earlier ones)."""
+        prev = t.policy.get("exit")
+        if prev is None:
+            t.policy["exit"] = fn
+        else:
+            def both(tt: Tracee, a=prev, b=fn) -> None:
+                a(tt)  # type: ignore[operator]
+                b(tt)
+            t.policy["exit"] = both
+        return RUN_EXIT
+
+    def warn(self, key: str, msg: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            print(f"scribe: {msg}", file=sys.stderr)
+
+    # -- helpers ---------------------------------------------------------
+    def real_of(self, vpid: int) -> int | None:
+        return self.pids.to_real(vpid)
+
+    def _translate_pid_arg(self, t: Tracee, i: int, *, zero_ok: bool = True, neg_group: bool = False,
+                           pin: bool = True) -> int | None:
+        """Translate argument i in place. Returns None when it names nothing in the VEE."""
+        v = _i32(t.args[i])
+        if v == 0 and zero_ok:
+            return 0
+        if v == -1:
+            return -1
+        if v < -1 and neg_group:
+            r = self.real_of(-v)
+            if r is None:
+                return None
+            t.set_arg(i, -r)
+            return -r
+        if v < 0:
+            return None
+        r = self.real_of(v)
+        if r is None:
+            return None
+        t.set_arg(i, r)
+        if pin:
+            self.pids.pin(r)
+            self._pin_until_exit(t, r)
+        return r
+
+    def _pin_until_exit(self, t: Tracee, real: int) -> None:
+        self.on_exit(t, lambda tt, r=real: self._unpin(r))
+
+    def _result_to_virtual(self, t: Tracee) -> None:
+        res = t.result
+        if res > 0:
+            t.set_result(self.pids.to_virtual(res))
+
+    # -- handlers ----------------------------------------------------------
+    def _install_handlers(self) -> None:
+        h = self.handlers
+
+        def add(name: str, fn: Handler) -> None:
+            if name in S.BY_NAME:
+                h[nr(name)] = fn
+
+        add("getpid", lambda t: t.skip(t.vpid))
+        add("gettid", lambda t: t.skip(t.vtid))
+        add("getppid", lambda t: t.skip(self.vppid.get(t.vpid, 0)))
+        add("getpgrp", lambda t: self.on_exit(t, self._result_to_virtual))
+        add("setsid", lambda t: self.on_exit(t, self._result_to_virtual))
+        add("set_tid_address", lambda t: self.on_exit(t, lambda tt: tt.set_result(tt.vtid)))
+        for name in ("fork", "vfork", "clone", "clone3"):
+            add(name, self._fork)
+        add("getpgid", self._getpgid)
+        add("getsid", self._getpgid)
+        add("setpgid", self._setpgid)
+        add("kill", self._kill)
+        add("tkill", self._tkill)
+        add("tgkill", self._tgkill)
+        add("rt_sigqueueinfo", self._sigqueueinfo)
+        add("rt_tgsigqueueinfo", self._tgsigqueueinfo)
+        add("pidfd_open", lambda t: self._pid_args(t, (0,), zero_ok=False))
+        add("pidfd_send_signal", self._pidfd_send_signal)
+        add("wait4", self._wait4)
+        add("waitid", self._waitid)
+        for name in ("sched_setaffinity", "sched_getaffinity", "sched_setscheduler",
+                     "sched_getscheduler", "sched_setparam", "sched_getparam",
+                     "sched_rr_get_interval", "sched_setattr", "sched_getattr",
+                     "prlimit64", "get_robust_list", "process_vm_readv", "process_vm_writev",
+                     "move_pages", "migrate_pages"):
+            add(name, lambda t: self._pid_args(t, (0,)))
+        add("kcmp", lambda t: self._pid_args(t, (0, 1)))
+        add("perf_event_open", self._perf_event_open)
+        add("ptrace", lambda t: self._pid_args(t, (1,)) if t.args[0] not in (0,) else RUN)
+        add("getpriority", self._priority)
+        add("setpriority", self._priority)
+        add("ioprio_get", self._ioprio)
+        add("ioprio_set", self._ioprio)
+        add("capget", self._capget)
+        add("capset", self._capget)
+        for name in ("clock_gettime", "clock_getres", "clock_nanosleep", "clock_settime",
+                     "clock_adjtime"):
+            add(name, self._clockid)
+        add("timer_create", self._timer_create)
+        add("mq_notify", lambda t: self._sigevent(t, 1))
+        add("fcntl", self._fcntl)
+        add("ioctl", self._ioctl)
+        add("getsockopt", self._getsockopt)
+        add("prctl", self._prctl)
+        add("futex", self._futex)
+        add("rt_sigtimedwait", self._sigtimedwait)
+        add("signalfd", self._signalfd)
+        add("signalfd4", self._signalfd)
+        add("read", self._read)
+        add("readv", self._read)
+        add("close", self._close)
+        add("readlink", lambda t: self._readlink(t, 0, 1, 2))
+        add("readlinkat", lambda t: self._readlink(t, 1, 2, 3))
+        add("msgget", lambda t: self._ipc_get(t, MSG, flag_arg=1))
+        add("semget", lambda t: self._ipc_get(t, SEM, flag_arg=2))
+        add("shmget", lambda t: self._ipc_get(t, SHM, flag_arg=2))
+        add("msgsnd", lambda t: self._ipc_use(t, MSG))
+        add("msgrcv", lambda t: self._ipc_use(t, MSG))
+        add("semop", lambda t: self._ipc_use(t, SEM))
+        add("semtimedop", lambda t: self._ipc_use(t, SEM))
+        add("shmat", lambda t: self._ipc_use(t, SHM))
+        add("msgctl", lambda t: self._ipc_ctl(t, MSG, cmd_arg=1))
+        add("semctl", lambda t: self._ipc_ctl(t, SEM, cmd_arg=2))
+        add("shmctl", lambda t: self._ipc_ctl(t, SHM, cmd_arg=1))
+
+    def _fork(self, t: Tracee) -> int:
+        return self.on_exit(t, self._result_to_virtual)
+
+    def _getpgid(self, t: Tracee) -> int:
+        if self._translate_pid_arg(t, 0) is None:
+            return t.skip(-errno.ESRCH)
+        return self.on_exit(t, self._result_to_virtual)
+
+    def _setpgid(self, t: Tracee) -> int:
+        if self._translate_pid_arg(t, 0) is None:
+            return t.skip(-errno.ESRCH)
+        pg = _i32(t.args[1])
+        if pg > 0:
+            r = self.real_of(pg)
+            if r is None:
+                return t.skip(-errno.EPERM)
+            t.set_arg(1, r)
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _pid_args(self, t: Tracee, idx: tuple[int, ...], zero_ok: bool = True) -> int:
+        for i in idx:
+            if self._translate_pid_arg(t, i, zero_ok=zero_ok) is None:
+                return t.skip(-errno.ESRCH)
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _kill(self, t: Tracee) -> int:
+        pid = _i32(t.args[0])
+        sig = _i32(t.args[1])
+        if pid == -1:
+            return t.skip(self._kill_all(t, sig))
+        if self._translate_pid_arg(t, 0, neg_group=True) is None:
+            return t.skip(-errno.ESRCH)
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _kill_all(self, caller: Tracee, sig: int) -> int:
+        """kill(-1): every VEE process but the caller's and the VEE's init."""
+        sent = False
+        for other in list(self.tracer.tracees.values()):
+            if other.tid != other.tgid or other.tgid == caller.tgid or other.vpid == 1:
+                continue
+            try:
+                os.kill(other.tid, sig)
+                sent = True
+            except OSError:
+                continue
+        return 0 if sent else -errno.ESRCH
+
+    def _tkill(self, t: Tracee) -> int:
+        if self._translate_pid_arg(t, 0, zero_ok=False) is None:
+            return t.skip(-errno.ESRCH)
+        return RUN_EXIT
+
+    def _tgkill(self, t: Tracee) -> int:
+        if self._translate_pid_arg(t, 0, zero_ok=False) is None or \
+                self._translate_pid_arg(t, 1, zero_ok=False) is None:
+            return t.skip(-errno.ESRCH)
+        return RUN_EXIT
+
+    def _siginfo_in(self, t: Tracee, addr: int) -> None:
+        """A caller-built siginfo: its si_pid (virtual) becomes real for the call."""
+        if not addr:
+            return
+        try:
+            v = t.read_i32(addr + 16)
+        except MemoryReadError:
+            return
+        r = self.real_of(v) if v > 0 else None
+        if r is not None and r != v:
+            t.write_i32(addr + 16, r)
+            self.on_exit(t, lambda tt, a=addr, vv=v: tt.write_i32(a + 16, vv))
+
+    def _sigqueueinfo(self, t: Tracee) -> int:
+        if self._translate_pid_arg(t, 0, zero_ok=False) is None:
+            return t.skip(-errno.ESRCH)
+        self._siginfo_in(t, t.args[2])
+        return RUN_EXIT
+
+    def _tgsigqueueinfo(self, t: Tracee) -> int:
+        if self._translate_pid_arg(t, 0, zero_ok=False) is None or \
+                self._translate_pid_arg(t, 1, zero_ok=False) is None:
+            return t.skip(-errno.ESRCH)
+        self._siginfo_in(t, t.args[3])
+        return RUN_EXIT
+
+    def _pidfd_send_signal(self, t: Tracee) -> int:
+        self._siginfo_in(t, t.args[2])
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _wait4(self, t: Tracee) -> int:
+        # Blocking: never pins (a blocked wait on a pid must not hold its exit).
+        if self._translate_pid_arg(t, 0, neg_group=True, pin=False) is None:
+            return t.skip(-errno.ECHILD)
+
+        def done(tt: Tracee) -> None:
+            res = tt.result
+            if res > 0:
+                tt.set_result(self.pids.to_virtual(res))
+                self.reaped(res)
+        return self.on_exit(t, done)
+
+    def _waitid(self, t: Tracee) -> int:
+        idtype = t.args[0]
+        if idtype in (1, 2) and _i32(t.args[1]) != 0:  # P_PID, P_PGID
+            r = self.real_of(_i32(t.args[1]))
+            if r is None:
+                return t.skip(-errno.ECHILD)
+            t.set_arg(1, r)
+
+        def done(tt: Tracee) -> None:
+            infop = tt.args[2]
+            if tt.result == 0 and infop:
+                try:
+                    info = tt.read(infop, 128)
+                except MemoryReadError:
+                    return
+                new = self.translate_siginfo(info)
+                if new != info:
+                    tt.write(infop, new[:24])
+                real = struct.unpack_from("<i", info, 16)[0]
+                if real > 0 and not (tt.args[3] & 0x01000000):  # not WNOWAIT
+                    self.reaped(real)
+        return self.on_exit(t, done)
+
+    def _perf_event_open(self, t: Tracee) -> int:
+        self.warn("perf", "perf_event_open: ring-buffer records carry real pids (not translated)")
+        if _i32(t.args[1]) > 0 and self._translate_pid_arg(t, 1) is None:
+            return t.skip(-errno.ESRCH)
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _priority(self, t: Tracee) -> int:
+        which = t.args[0]
+        if which in (0, 1) and _i32(t.args[1]) != 0:  # PRIO_PROCESS, PRIO_PGRP
+            if self._translate_pid_arg(t, 1) is None:
+                return t.skip(-errno.ESRCH)
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _ioprio(self, t: Tracee) -> int:
+        which = t.args[0]
+        if which in (1, 2) and _i32(t.args[1]) != 0:  # IOPRIO_WHO_PROCESS, _PGRP
+            if self._translate_pid_arg(t, 1) is None:
+                return t.skip(-errno.ESRCH)
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _capget(self, t: Tracee) -> int:
+        hdr = t.args[0]
+        if not hdr:
+            return RUN
+        try:
+            v = t.read_i32(hdr + 4)
+        except MemoryReadError:
+            return RUN
+        if v > 0:
+            r = self.real_of(v)
+            if r is None:
+                return t.skip(-errno.ESRCH)
+            t.write_i32(hdr + 4, r)
+            return self.on_exit(t, lambda tt: tt.write_i32(hdr + 4, v))
+        return RUN
+
+    def _clockid(self, t: Tracee) -> int:
+        cid = _i32(t.args[0])
+        if cid < 0:
+            pid = ~(cid >> 3)
+            if pid > 0:
+                r = self.real_of(pid)
+                if r is None:
+                    return t.skip(-errno.EINVAL)
+                t.set_arg(0, ((~r) << 3) | (cid & 7))
+        return RUN
+
+    def _sigevent(self, t: Tracee, i: int) -> int:
+        sev = t.args[i]
+        if not sev:
+            return RUN
+        try:
+            notify = t.read_i32(sev + 12)
+            tid = t.read_i32(sev + 16)
+        except MemoryReadError:
+            return RUN
+        if notify & 4 and tid > 0:  # SIGEV_THREAD_ID
+            r = self.real_of(tid)
+            if r is None:
+                return t.skip(-errno.EINVAL)
+            t.write_i32(sev + 16, r)
+            return self.on_exit(t, lambda tt: tt.write_i32(sev + 16, tid))
+        return RUN
+
+    def _timer_create(self, t: Tracee) -> int:
+        a = self._clockid(t)
+        if a == SKIP:
+            return a
+        return self._sigevent(t, 1)
+
+    def _fcntl(self, t: Tracee) -> int:
+        cmd = t.args[1]
+        if cmd == 8:  # F_SETOWN: pid, or -pgid
+            if _i32(t.args[2]) != 0 and self._translate_pid_arg(t, 2, neg_group=True, pin=False) is None:
+                return t.skip(-errno.ESRCH)
+            return RUN
+        if cmd == 9:  # F_GETOWN
+            def getown(tt: Tracee) -> None:
+                res = tt.result
+                if res > 0:
+                    tt.set_result(self.pids.to_virtual(res))
+                elif res < -1 and res > -4096:
+                    pass  # an errno
+                elif res < 0:
+                    tt.set_result(-self.pids.to_virtual(-res))
+            return self.on_exit(t, getown)
+        if cmd in (15, 16):  # F_SETOWN_EX / F_GETOWN_EX: struct f_owner_ex {int type; pid_t pid}
+            addr = t.args[2]
+            if cmd == 15 and addr:
+                try:
+                    v = t.read_i32(addr + 4)
+                except MemoryReadError:
+                    return RUN
+                if v > 0:
+                    r = self.real_of(v)
+                    if r is None:
+                        return t.skip(-errno.ESRCH)
+                    t.write_i32(addr + 4, r)
+                    return self.on_exit(t, lambda tt: tt.write_i32(addr + 4, v))
+                return RUN
+            return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr + 4) if tt.result == 0 else None)
+        if cmd == 5:  # F_GETLK: struct flock.l_pid at 24
+            addr = t.args[2]
+            return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr + 24) if tt.result == 0 else None)
+        return RUN
+
+    def _mem_pid_out(self, t: Tracee, addr: int) -> None:
+        try:
+            real = t.read_i32(addr)
+        except MemoryReadError:
+            return
+        if real > 0:
+            t.write_i32(addr, self.pids.to_virtual(real))
+
+    def _ioctl(self, t: Tracee) -> int:
+        req = t.args[1] & 0xFFFFFFFF
+        addr = t.args[2]
+        if req in (0x540F, 0x5429, 0x8903, 0x8904):  # TIOCGPGRP TIOCGSID FIOGETOWN SIOCGPGRP
+            return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr) if tt.result == 0 else None)
+        if req in (0x5410, 0x8901, 0x8902) and addr:  # TIOCSPGRP FIOSETOWN SIOCSPGRP
+            try:
+                v = t.read_i32(addr)
+            except MemoryReadError:
+                return RUN
+            neg = v < 0
+            r = self.real_of(-v if neg else v) if v not in (0, -1) else v
+            if r is None:
+                return t.skip(-errno.ESRCH if req != 0x5410 else -errno.EPERM)
+            rr = -r if neg and v not in (0, -1) else r
+            if rr != v:
+                t.write_i32(addr, rr)
+                return self.on_exit(t, lambda tt: tt.write_i32(addr, v))
+        return RUN
+
+    def _getsockopt(self, t: Tracee) -> int:
+        if t.args[1] == 1 and t.args[2] == 17:  # SOL_SOCKET, SO_PEERCRED: struct ucred {pid, uid, gid}
+            addr = t.args[3]
+            return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr) if tt.result == 0 else None)
+        return RUN
+
+    def _prctl(self, t: Tracee) -> int:
+        if t.args[0] == 0x59616D61 and _i32(t.args[1]) > 0:  # PR_SET_PTRACER
+            if self._translate_pid_arg(t, 1, pin=False) is None:
+                return t.skip(-errno.EINVAL)
+        return RUN
+
+    def _futex(self, t: Tracee) -> int:
+        op = t.args[1] & 0x7F
+        if op in PI_FUTEX_OPS:
+            self.warn("pi-futex", "priority-inheritance futexes are not supported in the VEE "
+                                  "(their owner tids would be virtual); the call fails with ENOSYS")
+            return t.skip(-errno.ENOSYS)
+        return RUN
+
+    def _sigtimedwait(self, t: Tracee) -> int:
+        info = t.args[1]
+        if not info:
+            return RUN
+
+        def done(tt: Tracee) -> None:
+            if tt.result > 0:
+                try:
+                    raw = tt.read(info, 128)
+                except MemoryReadError:
+                    return
+                new = self.translate_siginfo(raw)
+                if new != raw:
+                    tt.write(info, new[:24])
+        return self.on_exit(t, done)
+
+    def _signalfd(self, t: Tracee) -> int:
+        def done(tt: Tracee) -> None:
+            if tt.result >= 0:
+                self.signalfds.add((tt.tgid, tt.result))
+        return self.on_exit(t, done)
+
+    def _close(self, t: Tracee) -> int:
+        self.signalfds.discard((t.tgid, _i32(t.args[0])))
+        return RUN
+
+    def _read(self, t: Tracee) -> int:
+        if (t.tgid, _i32(t.args[0])) not in self.signalfds or t.nr != nr("read"):
+            return RUN
+        buf = t.args[1]
+
+        def done(tt: Tracee) -> None:
+            n = tt.result
+            for off in range(0, max(n, 0) - 127, 128):  # struct signalfd_siginfo: ssi_pid at 12
+                self._mem_pid_out(tt, buf + off + 12)
+        return self.on_exit(t, done)
+
+    def _readlink(self, t: Tracee, path_i: int, buf_i: int, size_i: int) -> int:
+        a = self._paths(t, (path_i,))
+        if a == SKIP:
+            return a
+        try:
+            path = t.read_cstring(t.args[path_i], 64)
+        except MemoryReadError:
+            return a
+        if path not in (b"/proc/self", b"/proc/thread-self"):
+            return a
+        buf, size = t.args[buf_i], t.args[size_i]
+        try:
+            before = t.read(buf, min(size, 64))
+        except MemoryReadError:
+            before = b""
+
+        def done(tt: Tracee) -> None:
+            n = tt.result
+            if n <= 0:
+                return
+            raw = tt.read(buf, n)
+            parts = raw.split(b"/")
+            out = []
+            for p in parts:
+                out.append(str(self.pids.to_virtual(int(p))).encode() if p.isdigit() else p)
+            new = b"/".join(out)[:size]
+            # Bytes past the shorter answer are what the buffer held before.
+            tt.write(buf, new + before[len(new):n])
+            tt.set_result(len(new))
+        return self.on_exit(t, done)
+
+    # -- /proc/<vpid> paths ------------------------------------------------
+    def _paths(self, t: Tracee, idx: tuple[int, ...]) -> int:
+        for i in idx:
+            addr = t.args[i]
+            if not addr:
+                continue
+            try:
+                head = t.read_cstring(addr, 4096)
+            except MemoryReadError:
+                continue
+            if not head.startswith(b"/proc/"):
+                continue
+            m = _PROC_RE.match(head)
+            if m is None:
+                continue
+            r = self.real_of(int(m.group(1)))
+            if r is None:
+                return t.skip(-errno.ENOENT)
+            new = b"/proc/%d" % r
+            if m.group(3) is not None:
+                rt = self.real_of(int(m.group(3)))
+                if rt is None:
+                    return t.skip(-errno.ENOENT)
+                new += b"/task/%d" % rt
+            new += head[m.end():] + b"\0"
+            t.set_arg(i, t.scratch(new))
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    # -- SysV IPC --------------------------------------------------------
+    def _ipc_get(self, t: Tracee, kind: str, flag_arg: int) -> int:
+        space = self.ipc[kind]
+        key = _i32(t.args[0])
+        flags = t.args[flag_arg]
+        if (key == IPC_PRIVATE or flags & IPC_CREAT) and space.busy:
+            # IPC reuse race: no new object while a removed id still drains.
+            self.held_creators.append(t)
+            return HOLD
+
+        def done(tt: Tracee) -> None:
+            if tt.result >= 0:
+                tt.set_result(space.bind(tt.result))
+        return self.on_exit(t, done)
+
+    def _ipc_use(self, t: Tracee, kind: str) -> int:
+        space = self.ipc[kind]
+        real = space.to_real(_i32(t.args[0]))
+        if real is None:
+            return t.skip(-errno.EINVAL)
+        t.set_arg(0, real)
+        space.enter(real)
+        return self.on_exit(t, lambda tt: self._ipc_leave(kind, real))
+
+    def _ipc_leave(self, kind: str, real: int) -> None:
+        space = self.ipc[kind]
+        space.leave(real)
+        if not space.busy and self.held_creators:
+            waiting, self.held_creators = self.held_creators, []
+            for c in waiting:
+                action = self.syscall_entry(c)
+                if action == HOLD:
+                    continue
+                c.want_exit = action == RUN_EXIT or not self.tracer.use_seccomp
+                if action in (SKIP, RUN) and self.tracer.use_seccomp:
+                    c.in_syscall = False
+                self.tracer.resume(c)
+
+    def _ipc_ctl(self, t: Tracee, kind: str, cmd_arg: int) -> int:
+        space = self.ipc[kind]
+        cmd = t.args[cmd_arg] & 0xFF  # strip IPC_64
+        stat_cmds = {MSG: (11, 13), SEM: (18, 20), SHM: (13, 15)}[kind]
+        info_cmds = {MSG: (3, 12), SEM: (3, 19), SHM: (3, 14)}[kind]
+        if cmd in stat_cmds:
+            # The argument is a kernel index; the result is a real id: show
+            # only the VEE's objects.
+            def stat_done(tt: Tracee) -> None:
+                res = tt.result
+                if res >= 0:
+                    v = space.to_virtual(res)
+                    tt.set_result(v if v is not None else -errno.EINVAL)
+                    if v is not None:
+                        self._ipc_stat_pids(tt, kind)
+            return self.on_exit(t, stat_done)
+        if cmd in info_cmds:
+            return RUN
+        real = space.to_real(_i32(t.args[0]))
+        if real is None:
+            return t.skip(-errno.EINVAL)
+        t.set_arg(0, real)
+        space.enter(real)
+
+        def done(tt: Tracee) -> None:
+            res = tt.result
+            if cmd == IPC_RMID and res == 0:
+                space.removed(real)
+            elif cmd == IPC_STAT and res == 0:
+                self._ipc_stat_pids(tt, kind)
+            elif kind == SEM and cmd == 11 and res > 0:  # GETPID
+                tt.set_result(self.pids.to_virtual(res))
+            self._ipc_leave(kind, real)
+        return self.on_exit(t, done)
+
+    def _ipc_stat_pids(self, t: Tracee, kind: str) -> None:
+        buf = t.args[2] if kind == MSG or kind == SHM else 0
+        if not buf:
+            return
+        offs = {MSG: (96, 100), SHM: (80, 84)}.get(kind, ())
+        for off in offs:
+            self._mem_pid_out(t, buf + off)
