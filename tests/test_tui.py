@@ -418,6 +418,23 @@ async def test_help_lists_bindings_with_ids(demo: Demo) -> None:
         await pilot.press("q")
 
 
+@sync
+async def test_command_palette_has_the_common_actions(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Go to event", "Search forward", "Filter events", "Next error",
+                "Next event of this process", "Keys"} <= titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in "next error":
+            await pilot.press(ch if ch != " " else "space")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.event_list.event_no == demo.failed[0]
+
+
 # -- pure helpers ------------------------------------------------------------
 
 

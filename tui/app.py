@@ -121,7 +121,8 @@ class ScribeApp(App[None]):
             yield Static(
                 f"⚠ INCOMPLETE TRACE{why}: the recording was cut short. "
                 f"{self.model.count:,} events are readable, up to the last complete chunk; "
-                f"processes without an exit event were still running.",
+                f"processes without an exit event were still running. "
+                f"`scribe info --repair` writes the footer back.",
                 id="banner",
             )
         with Horizontal(id="main"):
@@ -134,13 +135,18 @@ class ScribeApp(App[None]):
                     with TabPane("Live", id="tab-live"):
                         yield LivePanel(
                             self.live_runner,
-                            lambda: self.event_list.event_no,
+                            self._selection,
                             self._ask,
                             unavailable_reason=self._live_reason,
                             id="live",
                         )
         yield Static("", id="status")
         yield Footer()
+
+    def _selection(self) -> tuple[int | None, int | None]:
+        """(event number, virtual tid) of the selected event, for the live panel."""
+        n = self.event_list.event_no
+        return n, (None if n is None else self.model.row(n).tid)
 
     @property
     def event_list(self) -> EventList:
@@ -340,6 +346,7 @@ class ScribeApp(App[None]):
             except Exception as exc:  # noqa: BLE001 - the filter's own message
                 self.notify(f"bad filter: {exc}", severity="error")
                 return
+            self._set_busy(f"filtering {text!r}")
             self._build_filter(text, flt)
 
         self._ask("filter", "trace=%file status=failed pid=3 path=/etc", answer,
@@ -422,7 +429,6 @@ class ScribeApp(App[None]):
 
     # -- workers -----------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="scan")
     def _find(
         self,
         what: str,
@@ -431,10 +437,26 @@ class ScribeApp(App[None]):
         make_predicate: Callable[[TraceReader], Callable[[int, Any], bool]],
         wrap: bool = False,
     ) -> None:
+        """Move to the next row (from start_row, in direction step) that matches.
+
+        The rows are the ones shown now (the filter's index, or all events);
+        the scan runs in a worker on its own reader.
+        """
+        self._set_busy(what)
+        self._find_worker(what, self.event_list.index, start_row, step, make_predicate, wrap)
+
+    @work(thread=True, exclusive=True, group="scan")
+    def _find_worker(
+        self,
+        what: str,
+        index: Any,
+        start_row: int,
+        step: int,
+        make_predicate: Callable[[TraceReader], Callable[[int, Any], bool]],
+        wrap: bool,
+    ) -> None:
         worker = get_current_worker()
-        index = self.event_list.index
         total = self.model.count if index is None else len(index)
-        self.call_from_thread(self._set_busy, what)
         with self.model.open_reader() as reader:
             row, wrapped = find_row(
                 reader, index, start_row, step, make_predicate(reader), wrap=wrap,
@@ -460,7 +482,6 @@ class ScribeApp(App[None]):
     def _build_filter(self, text: str, event_filter: Any) -> None:
         worker = get_current_worker()
         what = f"filtering {text!r}"
-        self.call_from_thread(self._set_busy, what)
         with self.model.open_reader() as reader:
             index = build_filter_index(
                 reader, event_filter, self.model.tid_to_pid,
@@ -487,4 +508,7 @@ class ScribeApp(App[None]):
             paths = resolve_fds(reader, event_no, pid, fds, self.model.tid_to_pid, self.model.parent_of,
                                 cancelled=lambda: worker.is_cancelled)
         if not worker.is_cancelled:
-            self.call_from_thread(self.detail.set_fd_paths, event_no, paths)
+            self.call_from_thread(self._fd_paths_ready, event_no, paths)
+
+    def _fd_paths_ready(self, event_no: int, paths: dict[int, str]) -> None:
+        self.detail.set_fd_paths(event_no, paths)

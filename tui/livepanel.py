@@ -33,7 +33,7 @@ class LivePanel(VerticalScroll, can_focus=True):
     BINDINGS = [
         Binding("r", "run_to", "Replay to event", id="live.run_to"),
         Binding("s", "step", "Step", id="live.step"),
-        Binding("t", "step_thread", "Step thread", id="live.step_thread"),
+        Binding("t", "step_thread", "Step selected thread", id="live.step_thread"),
         Binding("c", "cont", "Continue", id="live.continue"),
         Binding("R", "reverse_step", "Reverse step", id="live.reverse_step"),
         Binding("m", "memory", "Memory", id="live.memory"),
@@ -55,7 +55,7 @@ class LivePanel(VerticalScroll, can_focus=True):
     def __init__(
         self,
         runner: LiveRunner,
-        selected_event: Callable[[], int | None],
+        selection: Callable[[], tuple[int | None, int | None]],
         ask: Callable[[str, str, Callable[[str | None], None]], None],
         *,
         unavailable_reason: str | None = None,
@@ -63,7 +63,7 @@ class LivePanel(VerticalScroll, can_focus=True):
     ) -> None:
         super().__init__(id=id)
         self.runner = runner
-        self.selected_event = selected_event
+        self.selection = selection  # (event number, virtual tid) selected in the list
         self.ask = ask
         self.unavailable_reason = unavailable_reason
         self.last_stop: Stop | None = None
@@ -102,7 +102,7 @@ class LivePanel(VerticalScroll, can_focus=True):
     # -- actions -----------------------------------------------------------
 
     def action_run_to(self) -> None:
-        n = self.selected_event()
+        n, _ = self.selection()
         if n is None:
             self.notify("no event selected", severity="warning")
             return
@@ -112,7 +112,10 @@ class LivePanel(VerticalScroll, can_focus=True):
         self._drive("stepping", lambda s: s.step(None))
 
     def action_step_thread(self) -> None:
-        tid = self.last_stop.tid if self.last_stop else None
+        """Step the thread of the event selected in the list (else the stopped one)."""
+        _, tid = self.selection()
+        if tid is None and self.last_stop is not None:
+            tid = self.last_stop.tid
         self._drive(f"stepping thread {tid}", lambda s: s.step(tid))
 
     def action_reverse_step(self) -> None:
