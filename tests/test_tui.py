@@ -304,7 +304,11 @@ async def test_incomplete_banner(demo: Demo, incomplete: Demo) -> None:
         await pilot.pause()
         banner = app.query("#banner")
         assert banner and "INCOMPLETE" in str(banner.first().render())
+        await settle(app, pilot)
         assert "INCOMPLETE" in str(app.query_one("#status").render())
+        # the process table of a footerless trace is rebuilt in a worker
+        tree = app.query_one("#tree")
+        assert tree.root.children and "demo --work" in str(tree.root.children[0].label)
     app = ScribeApp(demo.path)
     async with app.run_test(size=SIZE) as pilot:
         assert not app.query("#banner")
@@ -451,6 +455,54 @@ def test_helpers() -> None:
     ]
     with pytest.raises(ValueError):
         parse_breakpoints("colour=red")
+
+
+def test_fd_paths_follow_dup_pipe_fork_and_close(tmp_path: Path) -> None:
+    from traces import Spawn, Syscall
+    from tui.demo import AT_FDCWD, NR, PATH_ADDR
+    from tui.model import resolve_fds
+
+    path = str(tmp_path / "fds.scribe")
+    w = TraceWriter(path, {"argv": ["fds"], "env": {}, "cwd": "/"})
+
+    def sc(tid: int, name: str, args: tuple[int, ...], result: int, **kw: Any) -> int:
+        nr = {"pipe2": 293, "dup2": 33}.get(name) or NR[name]
+        return w.append(Syscall(tid, nr, tuple(args) + (0,) * (6 - len(args)), result, **kw))
+
+    w.append(Spawn(1, 0, 1, Spawn.FORK))
+    sc(1, "openat", (AT_FDCWD, PATH_ADDR, 0), 3, reads=((PATH_ADDR, b"/var/log/app.log\0"),))
+    sc(1, "dup2", (3, 7), 7)
+    sc(1, "pipe2", (0x1000, 0), 0, writes=((0x1000, (4).to_bytes(4, "little") + (5).to_bytes(4, "little")),))
+    sc(1, "clone", (0x1200011,), 2)
+    w.append(Spawn(2, 1, 2, Spawn.FORK))
+    sc(1, "close", (3,), 0)
+    probe = sc(2, "write", (7, 0, 0), 0)  # the child: fd 7 was inherited
+    parent = sc(1, "write", (3, 0, 0), -9)  # fd 3 closed in the parent
+    w.close(0)
+
+    with TraceReader(path) as r:
+        tid_to_pid = {1: 1, 2: 2}
+        parent_of = {2: 1, 1: 0}
+        got = resolve_fds(r, probe, 2, {7, 4, 5, 1, 3}, tid_to_pid, parent_of)
+        assert got[7] == "/var/log/app.log"  # dup2 of fd 3, opened before the fork
+        assert got[4] == "(pipe)" and got[5] == "(pipe)"
+        assert got[1] == "stdout (inherited)"
+        assert got[3] == "/var/log/app.log"  # the child's fd 3 is still open
+        assert resolve_fds(r, parent, 1, {3}, tid_to_pid, parent_of) == {3: "(closed)"}
+
+
+@sync
+async def test_empty_trace_opens_and_keys_do_not_fail(tmp_path: Path) -> None:
+    path = str(tmp_path / "empty.scribe")
+    TraceWriter(path, {"argv": ["nothing"], "env": {}, "cwd": "/"}).close(0)
+    app = ScribeApp(path)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("j", "k", "G", "g", "pagedown", "e", "right_square_bracket"):
+            await pilot.press(key)
+        await answer(pilot, "slash", "x")
+        await settle(app, pilot)
+        assert app.event_list.event_no is None
+        assert "no events" in str(app.query_one("#status").render())
 
 
 # -- the command ---------------------------------------------------------------

@@ -435,11 +435,20 @@ def resolve_fds(
     """
     want = set(fds)
     found: dict[int, str] = {}
-    alias: dict[int, int] = {}  # fd we look for now -> fd the caller asked about
-    for fd in want:
-        alias[fd] = fd
+    # fd we look for now -> the fds the caller asked about that it stands for
+    alias: dict[int, list[int]] = {fd: [fd] for fd in want}
+
+    def settle(fd: int, what: str) -> None:
+        for orig in alias.pop(fd):
+            found[orig] = what
+
+    def moved(newfd: int, oldfd: int) -> None:
+        if newfd != oldfd:
+            origs = alias.pop(newfd)
+            alias.setdefault(oldfd, []).extend(origs)
     cur_pid = pid
     seen = 0
+    break_outside = False
     for _, n, ev in iter_rows(reader, None, event_no - 1, -1):
         seen += 1
         if not alias or seen > limit:
@@ -452,7 +461,8 @@ def resolve_fds(
         if isinstance(ev, Spawn):
             if ev.pid == cur_pid and ev.kind != Spawn.THREAD:
                 parent = parent_of.get(cur_pid) or tid_to_pid.get(ev.parent_tid, ev.parent_tid)
-                if not parent:
+                if not parent:  # the first process: what is left came from outside
+                    break_outside = True
                     break
                 cur_pid = parent
             continue
@@ -465,36 +475,37 @@ def resolve_fds(
         if name == "close" and res == 0:
             target = ev.args[0] & 0xFFFFFFFF
             if target in alias:
-                found[alias.pop(target)] = "(closed)"
+                settle(target, "(closed)")
             continue
         if res < 0:
             continue
         if name in _OPENERS and res in alias:
             i = _OPENERS[name]
             path = _path_arg(reader, ev, i) if i is not None else None
-            found[alias.pop(res)] = path if path is not None else f"({name})"
+            settle(res, path if path is not None else f"({name})")
         elif name in _DUPS:
             newfd = res if name == "dup" else ev.args[1] & 0xFFFFFFFF
             if newfd in alias:
-                orig = alias.pop(newfd)
-                alias[ev.args[0] & 0xFFFFFFFF] = orig
+                moved(newfd, ev.args[0] & 0xFFFFFFFF)
         elif name == "fcntl" and res in alias and ev.args[1] in (0, 1030):  # F_DUPFD(_CLOEXEC)
-            orig = alias.pop(res)
-            alias[ev.args[0] & 0xFFFFFFFF] = orig
+            moved(res, ev.args[0] & 0xFFFFFFFF)
         elif name in _ANON and res in alias:
-            found[alias.pop(res)] = f"({_ANON[name]})"
+            settle(res, f"({_ANON[name]})")
         elif name in ("pipe", "pipe2", "socketpair"):
             for addr, data in ev.writes:
                 raw = reader.data(data)
                 for off in range(0, len(raw) - 3, 4):
                     fd = int.from_bytes(raw[off : off + 4], "little")
                     if fd in alias:
-                        found[alias.pop(fd)] = "(pipe)" if name != "socketpair" else "(socket)"
+                        settle(fd, "(pipe)" if name != "socketpair" else "(socket)")
     else:
-        # reached the start of the trace: what is left was inherited from outside
-        for fd, orig in alias.items():
+        break_outside = True  # reached the start of the trace
+    if break_outside:
+        # what is left was inherited from whoever started the program
+        for fd, origs in alias.items():
             if fd in (0, 1, 2):
-                found[orig] = ("stdin", "stdout", "stderr")[fd] + " (inherited)"
+                for orig in origs:
+                    found[orig] = ("stdin", "stdout", "stderr")[fd] + " (inherited)"
     return found
 
 
