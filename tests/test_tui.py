@@ -19,10 +19,10 @@ import pytest
 
 pytest.importorskip("textual")
 try:  # the parts the TUI builds on are written concurrently; skip only if absent
-    from traces import TraceReader, TraceWriter  # noqa: F401
     import virt.decode  # noqa: F401
     import virt.filter  # noqa: F401
     import virt.syscalls  # noqa: F401
+    from traces import TraceReader, TraceWriter  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the checkout
     pytest.skip(f"traces/virt API not available yet: {exc}", allow_module_level=True)
 
@@ -127,6 +127,10 @@ async def test_detail_panel_shows_args_result_bytes_and_fd_path(demo: Demo) -> N
         await settle(app, pilot)
         text = app.detail.text
         assert "ENOENT" in text and "No such file or directory" in text
+        app.event_list.move_to_event(demo.blob_event)
+        await settle(app, pilot)
+        text = app.detail.text
+        assert "5120 bytes (blob)" in text and "more bytes" in text
 
 
 @sync

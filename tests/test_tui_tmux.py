@@ -19,9 +19,9 @@ import pytest
 if shutil.which("tmux") is None:
     pytest.skip("tmux is not installed", allow_module_level=True)
 try:
-    from traces import TraceWriter  # noqa: F401
     import virt.decode  # noqa: F401
     import virt.filter  # noqa: F401
+    from traces import TraceWriter  # noqa: F401
 except ImportError as exc:  # pragma: no cover
     pytest.skip(f"traces/virt API not available yet: {exc}", allow_module_level=True)
 

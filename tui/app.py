@@ -403,10 +403,10 @@ class ScribeApp(App[None]):
             for b in cls.BINDINGS:
                 if not isinstance(b, Binding):
                     continue
-                keys = b.key_display or b.key
-                if b.key_display and "," in b.key:
-                    keys = b.key_display + ", " + ", ".join(k for k in b.key.split(",")[1:])
-                rows.append((keys, b.description, b.id or ""))
+                keys = b.key.split(",")
+                if b.key_display:
+                    keys[0] = b.key_display
+                rows.append((", ".join(keys), b.description, b.id or ""))
         return rows
 
     # -- command palette ---------------------------------------------------

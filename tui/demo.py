@@ -38,6 +38,7 @@ class Demo:
     child_events: list[int] = field(default_factory=list)
     parent_events: list[int] = field(default_factory=list)
     read_event: int = -1  # read(3, ...) of /etc/passwd
+    blob_event: int = -1  # a read whose data is a blob (>= 4096 bytes)
 
 
 def _path(p: str) -> tuple[tuple[int, bytes], ...]:
@@ -104,6 +105,8 @@ def build_demo_trace(path: str, filler: int = 200, *, incomplete: bool = False) 
     add(Exit(2, 0))
     demo.signal = add(Signal(1, 17, b"\x11" + b"\0" * 127))
     sc(1, "wait4", (2, BUF_ADDR, 0, 0), 2, writes=((BUF_ADDR, b"\0\0\0\0"),))
+    big = bytes(range(256)) * 20  # 5120 bytes: stored as a blob by the writer
+    demo.blob_event = sc(1, "read", (3, BUF_ADDR, len(big)), len(big), writes=((BUF_ADDR, big),))
     sc(1, "close", (3,), 0)
     sc(1, "exit_group", (0,), 0, flags=Syscall.NO_EXIT)
     add(Exit(3, 0))

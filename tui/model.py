@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader
-from virt import decode, filter as vfilter, memory, syscalls
+from virt import decode, memory, syscalls
+from virt import filter as vfilter
 
 #: decoded rows kept (a screen is < 100 rows; this covers a few pages back and forth)
 ROW_CACHE = 512
@@ -267,7 +268,7 @@ def find_row(
     total = len(reader) if index is None else len(index)
     if total == 0:
         return None, False
-    passes = [(start + step, None)]
+    passes: list[tuple[int, int | None]] = [(start + step, None)]
     if wrap:
         passes.append((0 if step > 0 else total - 1, start))
     for i, (first, stop_at) in enumerate(passes):
@@ -449,7 +450,7 @@ def resolve_fds(
     cur_pid = pid
     seen = 0
     break_outside = False
-    for _, n, ev in iter_rows(reader, None, event_no - 1, -1):
+    for _, _n, ev in iter_rows(reader, None, event_no - 1, -1):
         seen += 1
         if not alias or seen > limit:
             break
@@ -492,7 +493,7 @@ def resolve_fds(
         elif name in _ANON and res in alias:
             settle(res, f"({_ANON[name]})")
         elif name in ("pipe", "pipe2", "socketpair"):
-            for addr, data in ev.writes:
+            for _addr, data in ev.writes:
                 raw = reader.data(data)
                 for off in range(0, len(raw) - 3, 4):
                     fd = int.from_bytes(raw[off : off + 4], "little")
