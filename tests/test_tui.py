@@ -95,7 +95,7 @@ async def test_first_screen_and_navigation(demo: Demo) -> None:
         assert el.event_no == 1
         await pilot.press("G")
         assert el.event_no == demo.count - 1
-        assert "no exit recorded" not in str(app.query_one("#tree").root.children[0].label)
+        assert "[exit 0]" in str(app.query_one("#tree").root.children[0].label)
         await pilot.press("g")
         assert el.event_no == 0
         await pilot.press("pagedown")
@@ -313,6 +313,8 @@ async def test_incomplete_banner(demo: Demo, incomplete: Demo) -> None:
         # the process table of a footerless trace is rebuilt in a worker
         tree = app.query_one("#tree")
         assert tree.root.children and "demo --work" in str(tree.root.children[0].label)
+        assert len(app.model.reader) == incomplete.count  # cut before process 1 exits
+        assert "[no exit]" in str(tree.root.children[0].label)
     app = ScribeApp(demo.path)
     async with app.run_test(size=SIZE) as pilot:
         assert not app.query("#banner")

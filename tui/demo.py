@@ -104,6 +104,12 @@ def build_demo_trace(path: str, filler: int = 200, *, incomplete: bool = False) 
     sc(2, "exit_group", (0,), 0, flags=Syscall.NO_EXIT)
     add(Exit(2, 0))
     demo.signal = add(Signal(1, 17, b"\x11" + b"\0" * 127))
+    cut = demo.signal + 1
+    if incomplete:
+        # a copy taken now, without footer, before process 1 exits: a recorder
+        # killed here would leave the same file
+        w.flush()
+        shutil.copyfile(target, path)
     sc(1, "wait4", (2, BUF_ADDR, 0, 0), 2, writes=((BUF_ADDR, b"\0\0\0\0"),))
     big = bytes(range(256)) * 20  # 5120 bytes: stored as a blob by the writer
     demo.blob_event = sc(1, "read", (3, BUF_ADDR, len(big)), len(big), writes=((BUF_ADDR, big),))
@@ -112,13 +118,10 @@ def build_demo_trace(path: str, filler: int = 200, *, incomplete: bool = False) 
     add(Exit(3, 0))
     last = add(Exit(1, 0))
     demo.count = last + 1
+    w.close(0)
     if incomplete:
-        w.flush()
-        shutil.copyfile(target, path)  # a copy taken before the footer: cut short
-        w.close(0)
         os.unlink(target)
-    else:
-        w.close(0)
+        demo.count = cut
     return demo
 
 

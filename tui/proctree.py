@@ -60,12 +60,15 @@ class ProcessTree(Tree[TaskRef]):
                 roots.append(p)
 
         def add(parent, proc) -> None:  # type: ignore[no-untyped-def]
-            status = describe_status(proc.exit_status)
+            # status before argv: a long command line must not push it off the tree
+            status = describe_status(proc.exit_status).replace("killed by ", "")
+            if proc.exit_status is None:
+                status = "no exit"
             label = Text()
             label.append(f"{proc.vpid} ", style="bold")
-            label.append(_argv_text(list(proc.argv)))
             bad = proc.exit_status is None or proc.exit_status != 0
-            label.append(f"  [{status}]", style="red" if bad else "green")
+            label.append(f"[{status}] ", style="red" if bad else "green")
+            label.append(_argv_text(list(proc.argv)))
             node = parent.add(label, data=TaskRef(proc.vpid, None, proc.first_event), expand=True)
             for tid in proc.threads:
                 if tid == proc.vpid:
