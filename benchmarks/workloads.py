@@ -116,7 +116,11 @@ SELECT k, n FROM agg ORDER BY n DESC LIMIT 3;
 
 
 def python_exe() -> str:
-    return shutil.which("python3") or sys.executable
+    """A real interpreter binary (not a pyenv shim script, which would time bash too)."""
+    for cand in ("/usr/bin/python3", os.path.join(sys.base_prefix, "bin", "python3"), sys.executable):
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return os.path.realpath(cand)
+    return sys.executable
 
 
 def make_workloads(root: str, *, quick: bool) -> list[Workload]:
@@ -128,13 +132,13 @@ def make_workloads(root: str, *, quick: bool) -> list[Workload]:
     _write_c_project(mk, files=4 if quick else 8, funcs=8 if quick else 12)
     tree = os.path.join(root, "tree")
     if not os.path.isdir(tree):
-        _write_tree(tree, files=60 if quick else 200, size=8000 if quick else 16000)
+        _write_tree(tree, files=60 if quick else 400, size=8000 if quick else 32000)
     gtree = os.path.join(root, "gtree")
     if not os.path.isdir(gtree):
-        _write_tree(gtree, files=30 if quick else 80, size=4000, seed=2)
+        _write_tree(gtree, files=30 if quick else 200, size=4000, seed=2)
     sql = os.path.join(root, "workload.sql")
     with open(sql, "w") as f:
-        f.write(_SQL.format(rows=5000 if quick else 30000))
+        f.write(_SQL.format(rows=5000 if quick else 100000))
     home = os.path.join(root, "home")
     os.makedirs(home, exist_ok=True)
     git_env = {"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "bench",
@@ -158,7 +162,7 @@ def make_workloads(root: str, *, quick: bool) -> list[Workload]:
         Workload("make-j2", f"make -j2 -B of {len(files)} C files",
                  ["make", "-s", "-j2", "-B"], mk, needs=("make", "gcc")),
         Workload("pipeline", "sh pipeline: seq | sort -rn | uniq | md5sum",
-                 ["sh", "-c", f"seq 1 {100000 if quick else 300000} | sort -rn | uniq | md5sum"],
+                 ["sh", "-c", f"seq 1 {100000 if quick else 1000000} | sort -rn | uniq | md5sum"],
                  root, needs=("sh", "seq", "sort", "uniq", "md5sum")),
     ]
     for wl in w:
