@@ -511,6 +511,28 @@ async def test_empty_trace_opens_and_keys_do_not_fail(tmp_path: Path) -> None:
         assert "no events" in str(app.query_one("#status").render())
 
 
+def test_find_row_directions_wrap_filter_and_cancel(demo: Demo) -> None:
+    from array import array
+
+    from tui.model import find_row, iter_rows
+
+    with TraceReader(demo.path) as r:
+        is_needle = lambda n, ev: n == demo.needle  # noqa: E731
+        assert find_row(r, None, 0, 1, is_needle) == (demo.needle, False)
+        assert find_row(r, None, demo.count - 1, -1, is_needle) == (demo.needle, False)
+        assert find_row(r, None, demo.needle, 1, is_needle) == (None, False)
+        assert find_row(r, None, demo.needle, 1, is_needle, wrap=True) == (demo.needle, True)
+        index = array("I", demo.failed)
+        rows = [row for row, _, _ in iter_rows(r, index, len(index) - 1, -1)]
+        assert rows == list(range(len(index) - 1, -1, -1))
+        back = [n for _, n, _ in iter_rows(r, None, demo.count - 1, -1)]
+        assert back == list(range(demo.count - 1, -1, -1))  # backward blocks, reversed
+        row, _ = find_row(r, index, 0, 1, lambda n, ev: n == demo.failed[-1])
+        assert row == len(index) - 1
+        busy = [0] * 5000  # a long scan notices cancellation
+        assert find_row(r, busy, 0, 1, lambda n, ev: False, cancelled=lambda: True) == (None, False)
+
+
 # -- the command ---------------------------------------------------------------
 
 

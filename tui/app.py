@@ -195,6 +195,9 @@ class ScribeApp(App[None]):
             parts.append("no events" if self.model.count == 0 else "no matching events")
         else:
             parts.append(f"event {n:,} of {self.model.count:,}")
+            row = self.model.row(n)
+            if row.tid is not None:
+                parts.append(f"pid {row.pid} tid {row.tid}" if row.pid != row.tid else f"pid {row.pid}")
         if self.filter_text:
             parts.append(f"filter {self.filter_text!r}: {el.row_count:,} match")
         if self.search_pattern:
