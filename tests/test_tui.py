@@ -533,6 +533,33 @@ def test_find_row_directions_wrap_filter_and_cancel(demo: Demo) -> None:
         assert find_row(r, busy, 0, 1, lambda n, ev: False, cancelled=lambda: True) == (None, False)
 
 
+def test_live_factory_without_engine_refuses_every_operation() -> None:
+    import importlib.util
+
+    from tui.live import LiveRunner, LiveSession, LiveUnavailable, open_live_session
+
+    if importlib.util.find_spec("scribe.live") is not None:
+        pytest.skip("a replay engine is installed")
+    session = open_live_session("/nonexistent.scribe")
+    assert isinstance(session, LiveSession) and not session.available
+    assert "replay engine" in session.reason
+    for call in (lambda: session.run_to(3), lambda: session.step(), lambda: session.registers(),
+                 lambda: session.memory(0, 1), lambda: session.maps(), lambda: session.backtrace(),
+                 lambda: session.reverse_step(), lambda: session.cont([])):
+        with pytest.raises(LiveUnavailable, match="replay engine"):
+            call()
+
+    async def through_runner() -> None:
+        runner = LiveRunner("/nonexistent.scribe")
+        try:
+            with pytest.raises(LiveUnavailable):
+                await runner.call(lambda s: s.step())
+        finally:
+            runner.close()
+
+    asyncio.run(through_runner())
+
+
 # -- the command ---------------------------------------------------------------
 
 

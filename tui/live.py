@@ -30,6 +30,11 @@ T = TypeVar("T")
 #: The module the replay engine provides; it must define
 #: ``open_session(trace_path: str) -> LiveSession``.
 ENGINE_MODULE = "scribe.live"
+#: why, when that module is missing (shown after "Live replay not available: ")
+NO_ENGINE = (
+    "this build of scribe has no replay engine for the debugger yet "
+    f"({ENGINE_MODULE}.open_session)"
+)
 
 
 class LiveUnavailable(Exception):
@@ -166,10 +171,7 @@ def open_live_session(trace_path: str) -> LiveSession:
     except ModuleNotFoundError as exc:
         if exc.name not in (ENGINE_MODULE, ENGINE_MODULE.rpartition(".")[0]):
             raise
-        return UnavailableLiveSession(
-            "live replay is not available yet: this build of scribe has no replay "
-            f"engine for the debugger ({ENGINE_MODULE}.open_session)"
-        )
+        return UnavailableLiveSession(NO_ENGINE)
     opener = getattr(engine, "open_session", None)
     if opener is None:
         return UnavailableLiveSession(f"{ENGINE_MODULE} has no open_session()")
@@ -243,10 +245,7 @@ def probe_engine() -> str | None:
     except (ImportError, ValueError):
         spec = None
     if spec is None:
-        return (
-            "live replay is not available yet: this build of scribe has no replay "
-            f"engine for the debugger ({ENGINE_MODULE}.open_session)"
-        )
+        return NO_ENGINE
     return None
 
 
