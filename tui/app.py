@@ -160,7 +160,8 @@ class ScribeApp(App[None]):
         self.event_list.focus()
         self.event_list.move_to(0, force=True)
         if not self.model.processes_known:
-            self._load_processes()
+            # after the first screen is drawn: the rebuild competes for the GIL
+            self.call_after_refresh(self._load_processes)
         self._update_status()
 
     @work(thread=True, exclusive=True, group="processes")
