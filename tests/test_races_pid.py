@@ -175,3 +175,24 @@ def test_pid_init_race_1000_forks(guest, tmp_path):
     # The race really happened: some children stopped before their parent's
     # fork event reached the tracer and were parked until it came.
     assert log["parked"] > 0
+
+
+@pytest.mark.parametrize("mode", ["pin", "nopin"])
+def test_pid_reuse_race(guest, tmp_path, mode):
+    exe = guest("race_reuse")
+    proc, log = run_harness("reuse", mode, [str(exe)], tmp_path, ns=True)
+    out = proc.stdout + proc.stderr
+    assert os.waitstatus_to_exitcode(log["status"]) == 0, out
+    # The real pid really was reused: C got B's old real pid.
+    assert log["b_real"] > 0 and log["c_real"] == log["b_real"], (log, out)
+    assert "b=2 a=3 c=4 " in proc.stdout, out
+    if mode == "pin":
+        # B was held at its exit stop while A's kill was in flight, so the
+        # kill reached B (exiting) and C lived.
+        assert log["a_released_at"] == "b-held-at-exit", log
+        assert "a_exit=0 c_status=exit0" in proc.stdout, out
+    else:
+        # Control: without the pin the stale translation kills C. This is
+        # the failure the mechanism exists to prevent.
+        assert log["a_released_at"] == "c-spawned", log
+        assert f"c_status=signal{int(signal.SIGUSR1)}" in proc.stdout, out
