@@ -123,6 +123,10 @@ def harness_reuse(out: str, mode: str, argv: list[str]) -> int:
 
 def harness_main(argv: list[str]) -> int:
     which, out, mode, *cmd = argv
+    if which == "ipc":
+        from tests.test_races_ipc import harness_ipc
+
+        return harness_ipc(out, mode, cmd)
     return {"init": harness_init, "reuse": harness_reuse}[which](out, mode, cmd)
 
 
