@@ -64,7 +64,7 @@ class Tracee:
         "tid", "tgid", "vtid", "vpid", "regs", "regs_dirty", "in_syscall",
         "nr", "args", "want_exit", "stopped", "held", "memfd", "parent",
         "pending_sig", "exiting", "exit_status", "state", "policy",
-        "initial", "resume_sig", "after_exec",
+        "initial", "resume_sig", "after_exec", "args_changed",
     )
 
     def __init__(self, tid: int, tgid: int) -> None:
@@ -90,6 +90,7 @@ class Tracee:
         self.initial = True
         self.resume_sig = 0
         self.after_exec = False
+        self.args_changed = False
 
     def __repr__(self) -> str:
         return f"<Tracee tid={self.tid} vtid={self.vtid}>"
@@ -123,6 +124,16 @@ class Tracee:
         else:
             raise IndexError(i)
         self.regs_dirty = True
+        self.args_changed = True
+
+    def restore_args(self) -> None:
+        """Put the program's own argument registers back (policies change them
+        for the kernel only; the program must not see the difference)."""
+        if self.args_changed and len(self.args) == 6:
+            r = self.regs
+            r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = self.args
+            self.regs_dirty = True
+        self.args_changed = False
 
     def set_result(self, value: int) -> None:
         self.regs.rax = value & _U64
@@ -452,6 +463,15 @@ class Tracer:
         if action == HOLD:
             t.held = True
             return
+        self.finish_entry(t, action)
+
+    def finish_entry(self, t: Tracee, action: int) -> None:
+        """Carry out an entry decision (also later, for a tracee held at entry)."""
+        if t.args_changed:
+            if action == SKIP:
+                t.restore_args()
+            elif action == RUN:
+                action = RUN_EXIT  # the exit stop puts the registers back
         t.want_exit = action == RUN_EXIT or not self.use_seccomp
         if action == SKIP and self.use_seccomp:
             t.in_syscall = False
@@ -474,6 +494,12 @@ class Tracer:
             t.regs_dirty = True
         else:
             self.ic.syscall_exit(t)
+        if t.args_changed:
+            if t.after_exec:
+                t.args_changed = False  # a new program image: nothing to restore
+            else:
+                t.restore_args()
+        t.after_exec = False
         if not t.held:
             self.resume(t)
 

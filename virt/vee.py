@@ -792,10 +792,7 @@ class Vee(Interceptor):
                 action = self.syscall_entry(c)
                 if action == HOLD:
                     continue
-                c.want_exit = action == RUN_EXIT or not self.tracer.use_seccomp
-                if action in (SKIP, RUN) and self.tracer.use_seccomp:
-                    c.in_syscall = False
-                self.tracer.resume(c)
+                self.tracer.finish_entry(c, action)
 
     def _ipc_ctl(self, t: Tracee, kind: str, cmd_arg: int) -> int:
         space = self.ipc[kind]

@@ -1,0 +1,78 @@
+"""`scribe record [-o FILE] [--] CMD...`: run CMD in a VEE and write a trace."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("record", help="record a program's execution to a trace",
+                       description="Run CMD in a virtual execution environment and record "
+                                   "every nondeterministic input to a trace file.")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="trace file (default: a new file in $SCRIBE_TRACE_DIR, "
+                        "else $XDG_DATA_HOME/scribe/traces, with a 'latest' link)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the trace path at the end")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the program and its arguments")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scribe import determinism as D
+    from scribe import exitcodes, tracedir
+    from scribe.launch import LaunchError, finish, resolve, run_traced
+    from scribe.recorder import Recorder
+    from traces import TraceError, TraceWriter
+    from virt.tracer import Tracer
+
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        print("scribe record: a command is required", file=sys.stderr)
+        return exitcodes.USAGE
+    env = dict(os.environ)
+    env.update(D.MASK_ENV)
+    try:
+        exe = resolve(cmd[0], env.get("PATH"))
+    except LaunchError as exc:
+        print(f"scribe: {exc}", file=sys.stderr)
+        return exc.code
+    out = Path(args.output) if args.output else tracedir.new_trace_path(cmd)
+    header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe}
+    try:
+        writer = TraceWriter(out, header)
+    except TraceError as exc:
+        print(f"scribe: {exc}", file=sys.stderr)
+        return exitcodes.TRACE_WRITE
+    rec = Recorder(writer)
+    tracer = Tracer(rec)
+    status: int | None = None
+    try:
+        try:
+            status = run_traced(tracer, cmd, env, path=exe, setup=D.child_setup,
+                                on_started=rec.first_process)
+        except LaunchError as exc:
+            print(f"scribe: {exc}", file=sys.stderr)
+            writer.close(None)
+            return exc.code
+        except TraceError as exc:
+            print(f"scribe: recording stopped: {exc}", file=sys.stderr)
+            try:
+                writer.abandon()
+            except Exception:
+                pass
+            return exitcodes.TRACE_WRITE
+        writer.close(status)
+    except TraceError as exc:
+        print(f"scribe: {exc}", file=sys.stderr)
+        return exitcodes.TRACE_WRITE
+    if not args.output:
+        tracedir.link_latest(out)
+    if not args.quiet:
+        print(f"scribe: trace written to {out}", file=sys.stderr)
+    return finish(status)

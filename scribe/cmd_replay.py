@@ -1,0 +1,75 @@
+"""`scribe replay [TRACE]`: re-execute a recorded program and feed it its recorded inputs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("replay", help="replay a recorded execution",
+                       description="Re-run the very same execution from a trace: same output, "
+                                   "same virtual ids, same time and random values.")
+    p.add_argument("trace", nargs="?", metavar="TRACE",
+                   help="trace file (default: the latest trace in the trace directory)")
+    p.add_argument("-s", "--silent", action="store_true",
+                   help="do not show the program's output to stdout/stderr")
+    p.set_defaults(handler=handle)
+
+
+def resolve_trace(arg: str | None) -> str:
+    from scribe import tracedir
+    from traces import TraceError
+
+    if arg:
+        return arg
+    latest = tracedir.latest()
+    if latest is None:
+        raise TraceError(f"no trace given and no latest trace in {tracedir.trace_dir()}")
+    return str(latest)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from scribe import determinism as D
+    from scribe import exitcodes
+    from scribe.launch import LaunchError, finish, run_traced
+    from scribe.replayer import Divergence, Replayer, ReplayError
+    from traces import TraceReader
+    from virt.tracer import Tracer
+
+    reader = TraceReader(resolve_trace(args.trace))
+    rep = Replayer(reader, echo=not args.silent)
+    tracer = Tracer(rep)
+    tracer.on_idle = rep.pump
+    try:
+        path, argv, env, cwd = rep.prepare_first()
+        for note in rep.notes:
+            print(f"scribe: {note}", file=sys.stderr)
+        rep.notes.clear()
+        try:
+            status = run_traced(tracer, argv, env, cwd=cwd, path=path, setup=D.child_setup,
+                                on_started=rep.first_process)
+        except ReplayError as exc:
+            print(f"scribe: {exc}", file=sys.stderr)
+            return exc.code
+        except LaunchError as exc:
+            print(f"scribe: {exc}", file=sys.stderr)
+            return exc.code
+        left = rep.remaining()
+        if left:
+            exc2 = Divergence(rep.consumed, 0, f"{left} more recorded events", "finish")
+            print(f"scribe: {exc2}", file=sys.stderr)
+            return exitcodes.DIVERGED
+        recorded = rep.recorded_status()
+        if not reader.complete:
+            print("scribe: the trace is incomplete: replayed everything it holds", file=sys.stderr)
+            return exitcodes.INCOMPLETE
+        if recorded is not None and recorded != status:
+            print(f"scribe: replay diverged: the program ended with status {status:#x}, "
+                  f"recorded {recorded:#x}", file=sys.stderr)
+            return exitcodes.DIVERGED
+        return finish(status)
+    finally:
+        rep.cleanup()
+        reader.close()

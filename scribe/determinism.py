@@ -1,0 +1,184 @@
+"""Mechanics shared by record and replay that make a run repeatable.
+
+- `child_setup`: runs in the first tracee before exec: no ASLR (personality),
+  rdtsc/rdtscp trap with SIGSEGV (PR_SET_TSC) so they can be emulated.
+- `patch_auxv`: at the exec stop, hides the vDSO (AT_SYSINFO_EHDR becomes
+  AT_IGNORE, so time calls become syscalls) and finds the 16 AT_RANDOM bytes.
+- `decode_tsc`: recognises a trapped rdtsc/rdtscp at the faulting ip.
+- ELF helpers: the PT_INTERP of an executable, and a copy of it with the
+  interpreter path replaced (replay runs recorded binaries, not the host's).
+- `NONBLOCKING`: calls during which the recorder keeps the one-runner token
+  (they return at once); every other traced call may block and lets another
+  tracee run meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from virt import ptrace_api as P
+from virt.tracer import Tracee
+
+AT_NULL = 0
+AT_IGNORE = 1
+AT_RANDOM = 25
+AT_SYSINFO_EHDR = 33
+
+SIGSEGV = 11
+SI_KERNEL = 0x80
+
+# Tell libraries not to use what cannot be trapped (OpenSSL: RDRAND, RDSEED),
+# as other record-replay tools do. Bit 62 of the first word is RDRAND.
+MASK_ENV = {"OPENSSL_ia32cap": "~0x4000000000000000:~0x40000"}
+
+NONBLOCKING = frozenset("""
+    getpid gettid getppid getpgrp getpgid getsid getuid geteuid getgid getegid getresuid
+    getresgid getgroups setpgid setsid umask uname sysinfo times getrusage getrlimit setrlimit
+    prlimit64 getcwd chdir fchdir time gettimeofday clock_gettime clock_getres getrandom
+    mmap munmap mremap mprotect madvise brk msync mlock munlock mincore
+    rt_sigaction rt_sigprocmask sigaltstack rt_sigpending arch_prctl set_tid_address
+    set_robust_list get_robust_list prctl personality sched_getaffinity sched_setaffinity
+    sched_getparam sched_getscheduler sched_get_priority_max sched_get_priority_min
+    clone clone3 fork execve execveat exit exit_group kill tkill tgkill
+    close close_range dup dup2 dup3 lseek fstat stat lstat newfstatat statx access faccessat
+    faccessat2 readlink readlinkat getdents64 getdents statfs fstatfs pipe pipe2 socket
+    socketpair eventfd eventfd2 epoll_create epoll_create1 epoll_ctl timerfd_create
+    timerfd_settime timerfd_gettime signalfd signalfd4 inotify_init inotify_init1
+    inotify_add_watch inotify_rm_watch memfd_create mkdir mkdirat rmdir unlink unlinkat
+    rename renameat renameat2 link linkat symlink symlinkat chmod fchmod fchmodat chown
+    fchown lchown fchownat utime utimes utimensat futimesat truncate ftruncate fallocate
+    getxattr lgetxattr fgetxattr listxattr llistxattr flistxattr setxattr fsetxattr
+    lsetxattr removexattr fremovexattr capget capset getpriority setpriority
+    setitimer getitimer alarm timer_create timer_settime timer_gettime timer_delete
+    timer_getoverrun shmget shmat shmdt shmctl msgget semget msgctl semctl bind listen
+    getsockname getpeername getsockopt setsockopt shutdown ioprio_get ioprio_set
+    set_mempolicy get_mempolicy mbind membarrier sched_setscheduler sched_setparam
+    pidfd_open setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid
+    setgroups sethostname setdomainname sync syncfs fadvise64 readahead
+    name_to_handle_at rseq
+""".split())
+
+
+def child_setup() -> None:
+    """In the first tracee, before exec (inherited by all its descendants)."""
+    P.personality(P.ADDR_NO_RANDOMIZE)
+    try:
+        P.prctl(P.PR_SET_TSC, P.PR_TSC_SIGSEGV)
+    except OSError:
+        pass
+
+
+def auxv_entries(t: Tracee) -> tuple[int, list[tuple[int, int, int]]]:
+    """(stack pointer, [(address of the entry, type, value)]) at an exec stop."""
+    t.load_regs()
+    sp = t.regs.rsp
+    argc = t.read_u64(sp)
+    p = sp + 8 * (argc + 2)           # past argc, argv[], NULL
+    while t.read_u64(p) != 0:         # envp[]
+        p += 8
+    p += 8
+    out = []
+    for _ in range(64):
+        typ, val = struct.unpack("<QQ", t.read(p, 16))
+        out.append((p, typ, val))
+        if typ == AT_NULL:
+            break
+        p += 16
+    return sp, out
+
+
+def patch_auxv(t: Tracee) -> int:
+    """Hide the vDSO from the new image; return the address of the AT_RANDOM bytes."""
+    _sp, entries = auxv_entries(t)
+    rnd = 0
+    for addr, typ, val in entries:
+        if typ == AT_SYSINFO_EHDR:
+            t.write(addr, struct.pack("<Q", AT_IGNORE))
+        elif typ == AT_RANDOM:
+            rnd = val
+    return rnd
+
+
+def decode_tsc(t: Tracee, siginfo: bytes) -> int:
+    """Length of the trapped rdtsc (2) / rdtscp (3) instruction at ip, or 0."""
+    if len(siginfo) < 12:
+        return 0
+    signo, _e, code = struct.unpack_from("<iii", siginfo, 0)
+    if signo != SIGSEGV or code != SI_KERNEL:
+        return 0
+    t.load_regs()
+    try:
+        insn = t.read(t.regs.rip, 3)
+    except Exception:
+        return 0
+    if insn[:2] == b"\x0f\x31":
+        return 2
+    if insn == b"\x0f\x01\xf9":
+        return 3
+    return 0
+
+
+def apply_tsc(t: Tracee, length: int, value: int) -> None:
+    r = t.regs
+    r.rax = value & 0xFFFFFFFF
+    r.rdx = (value >> 32) & 0xFFFFFFFF
+    if length == 3:
+        r.rcx = 0  # TSC_AUX: processor id, fixed at 0
+    r.rip += length
+    t.regs_dirty = True
+
+
+# --- ELF -----------------------------------------------------------------
+
+def elf_interp(data: bytes) -> tuple[str, int, int] | None:
+    """(interpreter path, file offset, size) of PT_INTERP, or None."""
+    if data[:4] != b"\x7fELF" or len(data) < 64 or data[4] != 2:
+        return None
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if off + 56 > len(data):
+            break
+        p_type, = struct.unpack_from("<I", data, off)
+        if p_type == 3:  # PT_INTERP
+            p_offset, = struct.unpack_from("<Q", data, off + 8)
+            p_filesz, = struct.unpack_from("<Q", data, off + 32)
+            raw = data[p_offset:p_offset + p_filesz]
+            return raw.split(b"\0", 1)[0].decode(errors="replace"), p_offset, p_filesz
+    return None
+
+
+def with_interp(data: bytes, new_interp: str) -> bytes:
+    """A copy of an executable whose PT_INTERP names `new_interp` (must fit)."""
+    info = elf_interp(data)
+    if info is None:
+        return data
+    _old, off, size = info
+    raw = new_interp.encode()
+    if len(raw) + 1 > size:
+        raise ValueError(f"interpreter path {new_interp!r} does not fit in PT_INTERP ({size} bytes)")
+    b = bytearray(data)
+    b[off:off + size] = raw.ljust(size, b"\0")
+    return bytes(b)
+
+
+def read_file(path: str, limit: int = 1 << 31) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
+
+
+def proc_cmdline(tid: int) -> list[str]:
+    raw = read_file(f"/proc/{tid}/cmdline") or b""
+    return [a.decode(errors="surrogateescape") for a in raw.split(b"\0")[:-1]]
+
+
+def proc_exe(tid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{tid}/exe")
+    except OSError:
+        return ""

@@ -1,0 +1,301 @@
+"""The recorder: a VEE policy that writes every nondeterministic input to a trace.
+
+Record is specific (rr's rule): this module knows what to capture; replay is
+generic and puts it back.
+
+Scheduling: one tracee runs user code at a time (the *runner*), so the
+order in which tracees pass from the kernel back to user code — recorded as
+the global event order — is everything replay needs to reproduce the
+interleaving. A tracee gives the runner token up when it enters a call that
+may block (another tracee runs meanwhile) and asks for it back at the call's
+exit stop; at each exit the runner yields to waiting tracees, so nobody
+starves while a process loops on non-blocking calls. Every event that lets a
+tracee go back to user code — a syscall's completion, a new task's first
+instruction, a signal handler — is appended at the moment the token is
+granted.
+
+Signals: an asynchronous signal that arrives while its target runs user code
+is not delivered there (replay could not find that instruction again): it is
+kept and delivered at the target's next syscall entry, by rewinding that call
+so it runs again after the handler (as the kernel restarts calls). Signals that
+arrive at a syscall boundary, and synchronous faults, are delivered where they
+arrive. Each delivery is a Signal event.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal as _signal
+import struct
+import time
+from typing import Any
+
+from scribe import determinism as D
+from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWriter
+from virt import ptrace_api as P
+from virt import syscalls as S
+from virt.memory import MemoryReadError
+from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
+from virt.vee import Vee, nr
+
+SYNC_FAULTS = frozenset({_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.SIGFPE,
+                         _signal.SIGTRAP, _signal.SIGSYS})
+
+NO_RETURN = frozenset({nr("exit"), nr("exit_group")})
+EXECVE = frozenset({nr("execve"), nr("execveat")})
+MMAP = nr("mmap")
+NOT_TRACED = frozenset({nr("rt_sigreturn")})  # restores registers from the stack: deterministic
+MAP_ANONYMOUS = 0x20
+
+NONBLOCKING_NRS = frozenset(S.BY_NAME[n].nr for n in D.NONBLOCKING if n in S.BY_NAME)
+
+
+def is_sync_fault(signo: int, siginfo: bytes) -> bool:
+    """A fault raised by the instruction itself: replay meets it again by itself."""
+    if signo not in SYNC_FAULTS or len(siginfo) < 12:
+        return False
+    code = struct.unpack_from("<i", siginfo, 8)[0]
+    return 0 < code < 0x80
+
+
+class Recorder(Vee):
+    def __init__(self, writer: TraceWriter) -> None:
+        super().__init__()
+        self.w = writer
+        self.t0 = time.monotonic_ns()
+        self.runner: Tracee | None = None
+        # (tracee, its release event, how to let it go: None = plain resume)
+        self.waiters: collections.deque[tuple[Tracee, Any, Any]] = collections.deque()
+        self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
+        self.tsc_base = time.perf_counter_ns()
+        self.started = False  # before the first exec, the tracee is scribe's own launcher
+
+    # -- filter: everything the table does not allow ---------------------------
+    def trace_set(self) -> set[int]:
+        out = {i.nr for i in S.SYSCALLS.values() if i.replay != S.ALLOW}
+        return (out | super().trace_set()) - NOT_TRACED
+
+    def now(self) -> int:
+        return time.monotonic_ns() - self.t0
+
+    def append(self, ev: Any) -> None:
+        self.w.append(ev)
+
+    # -- the runner token ------------------------------------------------------
+    def want_run(self, t: Tracee, ev: Any, go: Any = None) -> bool:
+        """t is stopped and would go back to user code after `ev`.
+
+        Returns True if it may go now; otherwise it is queued (t.held) and
+        `go(t)` (default: a plain resume) lets it go when its turn comes.
+        """
+        if self.runner is None or self.runner is t:
+            if self.runner is t and self.waiters:
+                self.runner = None
+                self.waiters.append((t, ev, go))
+                t.held = True
+                self._grant_next()
+                return False
+            self.runner = t
+            t.policy["boundary"] = True
+            if ev is not None:
+                self.append(ev)
+            return True
+        self.waiters.append((t, ev, go))
+        t.held = True
+        return False
+
+    def give_up(self, t: Tracee) -> None:
+        if self.runner is t:
+            self.runner = None
+            self._grant_next()
+
+    def _grant_next(self) -> None:
+        while self.runner is None and self.waiters:
+            t, ev, go = self.waiters.popleft()
+            if t.tid not in self.tracer.tracees or t.exiting:
+                continue
+            self.runner = t
+            t.policy["boundary"] = True
+            if ev is not None:
+                self.append(ev)
+            if go is not None:
+                t.held = False
+                go(t)
+            elif t.held:
+                self.tracer.release(t)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def first_process(self, t: Tracee) -> None:
+        super().first_process(t)
+        self.runner = t
+        self.append(Spawn(t.vtid, 0, t.vpid, Spawn.FORK, self.now()))
+
+    def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
+        super().spawned(parent, child, kind, flags)
+        child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
+                                      {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
+
+    def child_started(self, child: Tracee) -> None:
+        super().child_started(child)
+        ev = child.policy.pop("spawn")
+        ev.time_ns = self.now()  # type: ignore[attr-defined]
+        self.want_run(child, ev)
+
+    def execed(self, t: Tracee, former_tid: int) -> None:
+        super().execed(t, former_tid)
+        self.started = True
+        path = D.proc_exe(t.tid)
+        data = D.read_file(f"/proc/{t.tid}/exe")
+        binary = self.w.blob(data) if data is not None else None
+        self.append(Exec(t.vtid, path, D.proc_cmdline(t.tid), binary, self.now()))
+        files: dict[str, Any] = {}
+        script = t.policy.pop("exec_path", None)
+        if isinstance(script, str):
+            head = D.read_file(script, 2)
+            if head == b"#!":
+                sdata = D.read_file(script)
+                if sdata is not None:
+                    files.update(script=script, script_blob=self.w.blob(sdata))
+        interp = D.elf_interp(data) if data else None
+        if interp is not None:
+            idata = D.read_file(interp[0])
+            if idata is not None:
+                files.update(interp=interp[0], interp_blob=self.w.blob(idata))
+        if files:
+            self.append(Input(t.vtid, "exec_files", files, self.now()))
+        rnd = D.patch_auxv(t)
+        if rnd:
+            self.append(Input(t.vtid, "at_random", t.read(rnd, 16), self.now()))
+
+    def exiting(self, t: Tracee, status: int) -> bool:
+        self.give_up(t)
+        return super().exiting(t, status)
+
+    def exited(self, t: Tracee, status: int) -> None:
+        super().exited(t, status)
+        self.deferred.pop(t.tid, None)
+        if self.runner is t:
+            self.runner = None
+        self.append(Exit(t.vtid, status, self.now()))
+        self._grant_next()
+
+    def group_stop(self, t: Tracee, signo: int) -> None:
+        self.give_up(t)
+
+    # -- syscalls ------------------------------------------------------------------
+    def syscall_entry(self, t: Tracee) -> int:
+        t.policy["boundary"] = False
+        pending = self.deferred.get(t.tid)
+        if pending:
+            return self._deliver_deferred(t, pending)
+        try:
+            inputs = S.entry_inputs(t.nr, t.args, t)
+        except Exception:
+            inputs = []
+        action = super().syscall_entry(t)
+        if action == SKIP:
+            # Emulated by the VEE at entry (getpid & co): done already.
+            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, self.now())
+            if self.want_run(t, ev, lambda tt: self.tracer.finish_entry(tt, SKIP)):
+                return SKIP
+            return HOLD
+        if action == HOLD:
+            self.give_up(t)
+            t.policy["rec_inputs"] = inputs
+            return HOLD
+        if t.nr in NO_RETURN:
+            self.append(Syscall(t.vtid, t.nr, t.args, 0, (), tuple(inputs),
+                                Syscall.EXECUTED | Syscall.NO_EXIT, self.now()))
+            return action
+        t.policy["rec_inputs"] = inputs
+        if t.nr in EXECVE:
+            try:
+                raw = t.read_cstring(t.args[1 if t.nr == nr("execveat") else 0])
+                t.policy["exec_path"] = os.path.abspath(raw.decode(errors="surrogateescape"))
+            except MemoryReadError:
+                pass
+        if t.nr not in NONBLOCKING_NRS:
+            self.give_up(t)
+        return RUN_EXIT
+
+    def syscall_exit(self, t: Tracee) -> None:
+        super().syscall_exit(t)
+        res = t.result
+        nr_ = t.nr
+        writes: list[tuple[int, bytes | BlobRef]] = []
+        if res >= 0 or res < -4095 or nr_ in (nr("read"), nr("recvmsg")):
+            try:
+                ranges = S.written_ranges(nr_, t.args, res, t)
+            except Exception:
+                ranges = []
+            for addr, size in ranges:
+                if size <= 0:
+                    continue
+                try:
+                    writes.append((addr, t.read(addr, size)))
+                except MemoryReadError:
+                    continue
+        if nr_ == MMAP and res >= 0 and res < (1 << 63) and not (t.args[3] & MAP_ANONYMOUS):
+            content = self._mapped_file(t)
+            if content is not None:
+                writes.append((res, content))
+        info = S.info(nr_)
+        flags = Syscall.EXECUTED if info.replay == S.EXECUTE else 0
+        inputs = t.policy.pop("rec_inputs", ())
+        self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags, self.now()))
+
+    def _mapped_file(self, t: Tracee) -> bytes | None:
+        """The bytes a file mapping shows (host independence: replay maps them)."""
+        fd = t.args[4] & 0xFFFFFFFF
+        length, offset = t.args[1], t.args[5]
+        try:
+            fdn = os.open(f"/proc/{t.tid}/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return os.pread(fdn, length, offset)
+        except OSError:
+            return None
+        finally:
+            os.close(fdn)
+
+    # -- signals -------------------------------------------------------------
+    def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
+        injected = t.policy.pop("inject", None)
+        if injected is not None:
+            # Our own tgkill for a deferred signal: deliver the saved one.
+            isig, info = injected  # type: ignore[misc]
+            P.setsiginfo(t.tid, info)
+            self.append(Signal(t.vtid, isig, info, self.now()))
+            return isig
+        length = D.decode_tsc(t, siginfo)
+        if length:
+            value = (time.perf_counter_ns() - self.tsc_base) * 3 + 1_000_000_000
+            D.apply_tsc(t, length, value)
+            if not self.started:
+                return 0
+            self.append(Input(t.vtid, "rdtscp" if length == 3 else "rdtsc", value, self.now()))
+            return 0
+        info = self.translate_siginfo(siginfo)
+        if info != siginfo:
+            P.setsiginfo(t.tid, info)
+        if t.policy.get("boundary") or is_sync_fault(signo, info) or self.runner is not t:
+            self.append(Signal(t.vtid, signo, info, self.now()))
+            return signo
+        # Asynchronous, in the middle of user code: deliver at the next syscall.
+        self.deferred.setdefault(t.tid, []).append((signo, info))
+        return 0
+
+    def _deliver_deferred(self, t: Tracee, pending: list[tuple[int, bytes]]) -> int:
+        """Rewind this syscall, raise the kept signal; the call reruns after the handler."""
+        signo, info = pending.pop(0)
+        if not pending:
+            self.deferred.pop(t.tid, None)
+        t.skip(t.nr)
+        t.regs.rip -= 2
+        t.regs_dirty = True
+        t.policy["inject"] = (signo, info)
+        t.policy["boundary"] = True
+        P.tgkill(t.tgid, t.tid, signo)
+        return SKIP

@@ -1,0 +1,725 @@
+"""The replayer: re-execute a program and feed it its recorded inputs.
+
+Replay is generic (rr's rule): for most calls it only puts back what the trace
+says — the result and the bytes the kernel wrote — and skips the call.
+Calls that must change real kernel state (the table's "execute" policy:
+memory maps, brk, clone/fork, execve, exit, signal state, arch_prctl, ...)
+really run; the new real ids are bound to the recorded virtual ones.
+
+Order: every event that lets a tracee return to user code (a syscall's
+completion, a new task's first instruction, a signal delivery) is carried
+out only when it is the next event of the trace. A tracee that reaches such a
+point early is *parked* with a callback; `pump` runs the callbacks in trace
+order. Executed calls run at once at their entry (the recorder ran them
+there too) and park at their exit.
+
+Divergence: at the first point where the live program does something the
+trace does not say, replay stops with `Divergence` (event number, virtual
+tid, expected vs actual).
+
+Host independence: recorded executables (and their ELF interpreter) are run
+from private copies when this machine's files differ or are gone; the copy's
+path has the same length as the original so the new stack has exactly the
+recorded layout. File mappings are replayed as anonymous mappings filled
+with the recorded bytes.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import os
+import secrets
+import signal as _signal
+import string
+import struct
+import sys
+from typing import IO, Any, Callable, Iterator
+
+from scribe import determinism as D
+from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
+from virt import decode
+from virt import ptrace_api as P
+from virt import syscalls as S
+from virt.memory import MemoryReadError
+from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
+from virt.vee import Vee, nr
+
+ERESTART = frozenset({-512, -513, -514, -516})
+EXECVE = nr("execve")
+EXECVEAT = nr("execveat")
+MMAP = nr("mmap")
+MAP_ANONYMOUS = 0x20
+MAP_FIXED = 0x10
+MAP_PRIVATE = 0x02
+MAP_FIXED_NOREPLACE = 0x100000
+ADDRESS_CALLS = frozenset({nr("mmap"), nr("brk"), nr("mremap"), nr("shmat")})
+CLONES = frozenset({nr("clone"), nr("clone3"), nr("fork"), nr("vfork")})
+NOT_TRACED = frozenset({nr("rt_sigreturn")})
+# Executed by the recorder's host but emulated here: their effects (reaping,
+# signals) come from the trace; running them would act twice.
+EMULATE_HERE = frozenset(nr(n) for n in (
+    "wait4", "waitid", "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+    "rt_sigsuspend", "pidfd_send_signal"))
+NO_COMPARE = frozenset({EXECVE, EXECVEAT, nr("rt_sigreturn")})
+SHMGET, SHMAT, SHMCTL = nr("shmget"), nr("shmat"), nr("shmctl")
+
+WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", nr("pwritev"): "iov",
+               nr("pwritev2"): "iov"}
+DUP, DUP2, DUP3, FCNTL, CLOSE = nr("dup"), nr("dup2"), nr("dup3"), nr("fcntl"), nr("close")
+
+LOOKAHEAD_LIMIT = 2_000_000
+
+
+class ReplayError(Exception):
+    """Replay cannot go on; str() is one line; `code` is the exit code."""
+
+    code = 4
+
+
+class Divergence(ReplayError):
+    def __init__(self, n: int | None, vtid: int, expected: str, actual: str) -> None:
+        where = f"event {n}" if n is not None else "end of trace"
+        super().__init__(f"replay diverged at {where}, thread {vtid}: expected {expected}; "
+                         f"the program did {actual}")
+        self.n = n
+        self.vtid = vtid
+        self.expected = expected
+        self.actual = actual
+
+
+class EndOfTrace(ReplayError):
+    code = 7
+
+
+def describe(ev: Any) -> str:
+    if isinstance(ev, Syscall):
+        return decode.format_syscall(ev.nr, ev.args, ev.result)
+    try:
+        return decode.format_event(ev)
+    except Exception:
+        return type(ev).__name__
+
+
+class Replayer(Vee):
+    def __init__(self, reader: TraceReader, *, echo: bool = True,
+                 stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None) -> None:
+        super().__init__()
+        self.r = reader
+        self.it: Iterator[tuple[int, Any]] = reader.events()
+        self.buf: collections.deque[tuple[int, Any]] = collections.deque()
+        self.exhausted = False
+        self.by_vtid: dict[int, Tracee] = {}
+        self.parked: dict[int, Callable[[int, Any], None]] = {}
+        self.started = False
+        self.echo = echo
+        self.out = stdout if stdout is not None else sys.stdout.buffer
+        self.err = stderr if stderr is not None else sys.stderr.buffer
+        self.fds: dict[int, dict[int, int]] = {}
+        self.tempfiles: list[str] = []
+        self.notes: list[str] = []
+        self.consumed = 0
+        self.dying: set[Tracee] = set()
+        self.on_event: Callable[[int, Any], None] | None = None  # for live debugging
+
+    # -- the trace stream --------------------------------------------------
+    def _fill(self) -> bool:
+        if self.exhausted:
+            return False
+        try:
+            self.buf.append(next(self.it))
+            return True
+        except StopIteration:
+            self.exhausted = True
+            return False
+
+    def head(self) -> tuple[int, Any] | None:
+        if not self.buf and not self._fill():
+            return None
+        return self.buf[0]
+
+    def next_of(self, vtid: int) -> tuple[int, Any] | None:
+        for item in self.buf:
+            if getattr(item[1], "tid", None) == vtid and not isinstance(item[1], Exit):
+                return item
+        while len(self.buf) < LOOKAHEAD_LIMIT and self._fill():
+            item = self.buf[-1]
+            if getattr(item[1], "tid", None) == vtid and not isinstance(item[1], Exit):
+                return item
+        return None
+
+    def consume(self) -> tuple[int, Any]:
+        item = self.buf.popleft()
+        self.consumed = item[0] + 1
+        if self.on_event is not None:
+            self.on_event(*item)
+        return item
+
+    def end_of_trace(self, t: Tracee, what: str) -> ReplayError:
+        if not self.r.complete:
+            return EndOfTrace(f"replay reached the end of the incomplete trace "
+                              f"({len(self.r)} events; the recording stopped there)")
+        return Divergence(None, t.vtid, "nothing more (the recorded program had finished)", what)
+
+    # -- parking -------------------------------------------------------------
+    def park(self, t: Tracee, cb: Callable[[int, Any], None]) -> None:
+        t.held = True
+        self.parked[t.vtid] = cb
+
+    def _dying_done(self) -> bool:
+        """Tasks told to exit must be gone before anything else happens: their
+        death writes memory (CLONE_CHILD_CLEARTID) and wakes futex waiters."""
+        live = self.tracer.tracees
+        for t in list(self.dying):
+            if t.tid not in live or t.exit_status is not None:
+                self.dying.discard(t)
+                continue
+            if t.tid == t.tgid and t.exiting and any(
+                    o.tgid == t.tgid and o is not t for o in live.values()):
+                self.dying.discard(t)  # a leader's zombie waits for its threads
+                continue
+            return False
+        return True
+
+    def pump(self) -> None:
+        while True:
+            if self.dying and not self._dying_done():
+                return
+            h = self.head()
+            if h is None:
+                break
+            n, ev = h
+            if isinstance(ev, Exit):
+                # The recorder saw this task gone here: later events may depend
+                # on it (CLONE_CHILD_CLEARTID, a reaped zombie), so wait for it.
+                if not self._exit_event(ev):
+                    break
+                self.consume()
+                continue
+            if isinstance(ev, Unknown):
+                self.consume()
+                continue
+            cb = self.parked.pop(ev.tid, None)
+            if cb is None:
+                break
+            self.consume()
+            cb(n, ev)
+        self._check_stuck()
+
+    def _check_stuck(self) -> None:
+        tr = self.tracer
+        if not tr.tracees or tr.unknown_stops:
+            return
+        if not all(t.held for t in tr.tracees.values()):
+            return
+        h = self.head()
+        if h is None:
+            t = next(iter(tr.tracees.values()))
+            raise self.end_of_trace(t, "more work after the last recorded event")
+        n, ev = h
+        waiting = ", ".join(f"thread {v}" for v in sorted(self.parked)) or "none"
+        raise Divergence(n, getattr(ev, "tid", 0), describe(ev),
+                         f"not reach it (threads waiting elsewhere: {waiting})")
+
+    def _exit_event(self, ev: Exit) -> bool:
+        """True once the task of an Exit event is gone."""
+        t = self.by_vtid.get(ev.tid)
+        if t is None or t.tid not in self.tracer.tracees or t.exit_status is not None:
+            return True
+        if os.WIFSIGNALED(ev.status) and os.WTERMSIG(ev.status) == _signal.SIGKILL \
+                and not t.policy.get("killed"):
+            t.policy["killed"] = True
+            try:
+                os.kill(t.tid, _signal.SIGKILL)
+            except OSError:
+                pass
+        return False
+
+    # -- the seccomp filter: the recorder's ------------------------------------
+    def trace_set(self) -> set[int]:
+        out = {i.nr for i in S.SYSCALLS.values() if i.replay != S.ALLOW}
+        return (out | super().trace_set()) - NOT_TRACED
+
+    # -- lifecycle -------------------------------------------------------------
+    def first_process(self, t: Tracee) -> None:
+        h = self.head()
+        if h is None or not isinstance(h[1], Spawn):
+            raise Divergence(h[0] if h else None, 1, "the first process to start",
+                             "start (the trace does not begin with one)")
+        self.consume()
+        ev = h[1]
+        t.vtid = ev.tid
+        t.vpid = ev.pid
+        self.pids.allocate(t.tid, ev.pid)
+        self.by_vtid[t.vtid] = t
+        self.fds[t.vpid] = {0: 0, 1: 1, 2: 2}
+
+    def prepare_first(self) -> tuple[str, list[str], dict[str, str], str | None]:
+        """Path, argv, env and cwd to start the recorded program with."""
+        hdr = self.r.header
+        exe = hdr.get("exe") if hasattr(hdr, "get") else None
+        argv = list(hdr.argv)
+        env = dict(hdr.env)
+        exec_ev, files = self._first_exec()
+        orig = exe or (exec_ev.path if exec_ev else argv[0])
+        path = self.exec_target(len(orig.encode()), exec_ev, files, orig) or orig
+        cwd = hdr.cwd if hdr.cwd and os.path.isdir(hdr.cwd) else None
+        if cwd is None:
+            self.notes.append(f"the recorded working directory {hdr.cwd!r} does not exist here")
+        return path, argv, env, cwd
+
+    def _first_exec(self) -> tuple[Exec | None, dict[str, Any]]:
+        exec_ev = None
+        files: dict[str, Any] = {}
+        for i in range(min(len(self.r), 16)):
+            ev = self.r[i]
+            if isinstance(ev, Exec) and exec_ev is None:
+                exec_ev = ev
+            elif isinstance(ev, Input) and ev.what == "exec_files" and exec_ev is not None:
+                files = dict(ev.value)
+                break
+            elif isinstance(ev, Syscall) and exec_ev is not None:
+                break
+        return exec_ev, files
+
+    def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
+        item = self.next_of(parent.vtid)
+        if item is None or not isinstance(item[1], Syscall) or item[1].nr not in CLONES:
+            raise Divergence(item[0] if item else None, parent.vtid,
+                             describe(item[1]) if item else "no new task",
+                             "create a new task")
+        vid = item[1].result
+        self.pids.allocate(child.tid, vid)
+        child.vtid = vid
+        if kind == 2:
+            child.vpid = parent.vpid
+        else:
+            child.vpid = vid
+            self.vppid[vid] = parent.vpid
+            self.fds[vid] = dict(self.fds.get(parent.vpid, {}))
+        self.by_vtid[vid] = child
+        self._settid(parent, child, flags, parent_side=True)
+
+    def child_started(self, child: Tracee) -> None:
+        super().child_started(child)
+
+        def go(n: int, ev: Any) -> None:
+            if not isinstance(ev, Spawn):
+                raise Divergence(n, child.vtid, describe(ev), "start a new task")
+            self._release(child)
+        self.park(child, go)
+
+    def execed(self, t: Tracee, former_tid: int) -> None:
+        super().execed(t, former_tid)
+        if former_tid != t.tid:
+            self.by_vtid[t.vtid] = t
+
+        def go(n: int, ev: Any) -> None:
+            if not isinstance(ev, Exec):
+                raise Divergence(n, t.vtid, describe(ev), "an exec")
+            self.started = True
+            rnd = D.patch_auxv(t)
+            while True:
+                h = self.head()
+                if h is None or not isinstance(h[1], Input) or h[1].tid != t.vtid \
+                        or h[1].what not in ("exec_files", "at_random"):
+                    break
+                self.consume()
+                if h[1].what == "at_random" and rnd:
+                    t.write(rnd, self.r.data(h[1].value))
+            self.tracer.resume(t)
+        self.park(t, go)
+
+    def exited(self, t: Tracee, status: int) -> None:
+        super().exited(t, status)
+        self.parked.pop(t.vtid, None)
+
+    # -- syscalls ----------------------------------------------------------------
+    def syscall_entry(self, t: Tracee) -> int:
+        item = self.next_of(t.vtid)
+        live = decode.format_syscall(t.nr, t.args, 0).rsplit(" = ", 1)[0]
+        if item is None:
+            raise self.end_of_trace(t, live)
+        n, ev = item
+        if isinstance(ev, Signal):
+            self.park(t, lambda n2, ev2: self._signal_at_entry(t, ev2))
+            return HOLD
+        if isinstance(ev, Exec) and t.nr in (EXECVE, EXECVEAT):
+            self._prepare_exec(t, ev)
+            return RUN_EXIT
+        if not isinstance(ev, Syscall) or ev.nr != t.nr:
+            raise Divergence(n, t.vtid, describe(ev), live)
+        self._check_args(n, t, ev, live)
+        info = S.info(t.nr)
+        if info.replay == S.EXECUTE and t.nr not in EMULATE_HERE:
+            if ev.flags & Syscall.NO_EXIT:
+                self.park(t, lambda n2, ev2: self._exit_call(t))
+                return HOLD
+            if not self._translate_executed(t, ev):
+                self.park(t, lambda n2, ev2: self._emulate(t, ev2))
+                return HOLD
+            return RUN_EXIT
+        self.park(t, lambda n2, ev2: self._emulate(t, ev2))
+        return HOLD
+
+    def _exit_call(self, t: Tracee) -> None:
+        if t.nr == nr("exit_group"):
+            self.dying.update(o for o in self.tracer.tracees.values() if o.tgid == t.tgid)
+        else:
+            self.dying.add(t)
+        self.tracer.finish_entry(t, RUN)
+
+    def _check_args(self, n: int, t: Tracee, ev: Syscall, live: str) -> None:
+        if t.nr in NO_COMPARE or not self.started:
+            return
+        count = len(S.info(t.nr).args)
+        if tuple(t.args[:count]) != tuple(ev.args[:count]):
+            diff = [f"arg {i}: {t.args[i]:#x} (recorded {ev.args[i]:#x})"
+                    for i in range(count) if t.args[i] != ev.args[i]]
+            raise Divergence(n, t.vtid, describe(ev).rsplit(" = ", 1)[0], f"{live} [{'; '.join(diff)}]")
+
+    def _translate_executed(self, t: Tracee, ev: Syscall) -> bool:
+        """Prepare an executed call; False: emulate it after all."""
+        if t.nr == MMAP and not (t.args[3] & MAP_ANONYMOUS) and ev.result >= 0:
+            # A file mapping: the same range, anonymous, filled from the trace.
+            t.set_arg(0, ev.result)
+            flags = (t.args[3] & ~(0x03 | MAP_FIXED_NOREPLACE)) | MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
+            t.set_arg(3, flags)
+            t.set_arg(4, (1 << 64) - 1)
+            t.set_arg(5, 0)
+            return True
+        if t.nr == MMAP and ev.result < 0:
+            return False
+        if t.nr in (SHMAT, SHMCTL):
+            real = self.ipc["shm"].to_real(t.args[0] & 0xFFFFFFFF)
+            if real is None:
+                return False
+            t.set_arg(0, real)
+        return True
+
+    def syscall_exit(self, t: Tracee) -> None:
+        restart = t.policy.pop("restart", None)
+        if restart is not None:
+            # An emulated call the recorded signal interrupted: let the kernel
+            # see the restart code with the call number, as it did then.
+            t.regs.orig_rax = restart
+            t.regs_dirty = True
+            self._after_release(t)
+            return
+        item = self.next_of(t.vtid)
+        if item is None:
+            raise self.end_of_trace(t, decode.format_syscall(t.nr, t.args, t.result))
+        n, ev = item
+        if not isinstance(ev, Syscall) or ev.nr != t.nr:
+            raise Divergence(n, t.vtid, describe(ev), decode.format_syscall(t.nr, t.args, t.result))
+        res = t.result
+        if t.nr in ADDRESS_CALLS and res != ev.result and not (t.nr == MMAP and ev.result < 0):
+            raise Divergence(n, t.vtid, describe(ev),
+                             f"{S.info(t.nr).name}(...) = {res:#x} (the memory layout differs)")
+        if t.nr == SHMGET and res >= 0 and ev.result >= 0:
+            self.ipc["shm"].bind_as(res, ev.result)
+        t.set_result(ev.result)
+
+        def go(n2: int, ev2: Any) -> None:
+            self._apply_writes(t, ev2)
+            self._release(t)
+        self.park(t, go)
+
+    def _emulate(self, t: Tracee, ev: Syscall) -> None:
+        if not isinstance(ev, Syscall) or ev.nr != t.nr:
+            raise Divergence(None, t.vtid, describe(ev), S.info(t.nr).name)
+        self._echo(t, ev)
+        self._track_fds(t, ev)
+        self._apply_writes(t, ev)
+        t.skip(ev.result)
+        if ev.result in ERESTART:
+            t.policy["restart"] = t.nr
+            self.tracer.finish_entry(t, RUN_EXIT)
+            return
+        self._boundary_signals(t)
+        self.tracer.finish_entry(t, SKIP)
+
+    def _apply_writes(self, t: Tracee, ev: Syscall) -> None:
+        for addr, data in ev.writes:
+            try:
+                t.write(addr, self.r.data(data))
+            except OSError as exc:
+                raise Divergence(None, t.vtid, f"memory at {addr:#x} to be writable",
+                                 f"not have it mapped ({exc.strerror})") from None
+
+    def _release(self, t: Tracee, sig: int = 0) -> None:
+        self._boundary_signals(t)
+        self.tracer.resume(t, sig)
+
+    def _after_release(self, t: Tracee) -> None:
+        self._boundary_signals(t)
+
+    # -- signals -----------------------------------------------------------------
+    def _boundary_signals(self, t: Tracee) -> None:
+        """If the trace delivers a signal right here, raise it before t runs."""
+        self._chain_signals(t)
+
+    def _signal_at_entry(self, t: Tracee, ev: Signal) -> None:
+        """The recorder delivered this signal by rewinding the call: do the same."""
+        t.skip(t.nr)
+        t.regs.rip -= 2
+        t.regs_dirty = True
+        t.policy["deliver"] = ev
+        P.tgkill(t.tgid, t.tid, ev.signo)
+        self.tracer.finish_entry(t, SKIP)
+
+    def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
+        ev = t.policy.pop("deliver", None)
+        if isinstance(ev, Signal) and ev.signo == signo:
+            P.setsiginfo(t.tid, ev.siginfo)
+            self._chain_signals(t)
+            return signo
+        expected = t.policy.get("expect_signal")
+        if expected == signo:
+            t.policy.pop("expect_signal", None)
+            i = self._next_signal(t)
+            if i is not None:
+                n, sev = self.buf[i]
+                del self.buf[i]
+                self.consumed = max(self.consumed, n + 1)
+                if self.on_event is not None:
+                    self.on_event(n, sev)
+                P.setsiginfo(t.tid, sev.siginfo)
+                self._chain_signals(t)
+                return signo
+        length = D.decode_tsc(t, siginfo)
+        if length:
+            if not self.started:
+                D.apply_tsc(t, length, 0)
+                return 0
+
+            def tsc(n: int, iev: Any) -> None:
+                if not isinstance(iev, Input) or iev.what not in ("rdtsc", "rdtscp"):
+                    raise Divergence(n, t.vtid, describe(iev), "rdtsc")
+                D.apply_tsc(t, length, int(iev.value))
+                self.tracer.resume(t)
+            self.park(t, tsc)
+            return 0
+        from scribe.recorder import is_sync_fault
+
+        if is_sync_fault(signo, siginfo):
+            def fault(n: int, sev: Any) -> None:
+                if not isinstance(sev, Signal) or sev.signo != signo:
+                    raise Divergence(n, t.vtid, describe(sev), f"a fault ({_signal.Signals(signo).name})")
+                self.tracer.resume(t, signo)
+            self.park(t, fault)
+            return 0
+        return 0  # a real asynchronous signal: the trace says when signals come
+
+    def _next_signal(self, t: Tracee) -> int | None:
+        """Index in the buffer of a Signal for t that comes next (past Exit events)."""
+        i = 0
+        while True:
+            if i >= len(self.buf) and not self._fill():
+                return None
+            ev = self.buf[i][1]
+            if isinstance(ev, Exit):
+                i += 1
+                continue
+            return i if isinstance(ev, Signal) and ev.tid == t.vtid else None
+
+    def _chain_signals(self, t: Tracee) -> None:
+        i = self._next_signal(t)
+        if i is not None:
+            signo = self.buf[i][1].signo
+            t.policy["expect_signal"] = signo
+            P.tgkill(t.tgid, t.tid, signo)
+
+    # -- output and fds ------------------------------------------------------------
+    def _echo(self, t: Tracee, ev: Syscall) -> None:
+        kind = WRITE_CALLS.get(t.nr)
+        if kind is None or not self.echo or ev.result <= 0:
+            return
+        origin = self.fds.get(t.vpid, {}).get(t.args[0] & 0xFFFFFFFF)
+        if origin not in (1, 2):
+            return
+        try:
+            if kind == "buf":
+                data = t.read(t.args[1], ev.result)
+            else:
+                data = b""
+                iov, cnt = t.args[1], t.args[2]
+                for i in range(min(cnt, 1024)):
+                    base, ln = struct.unpack("<QQ", t.read(iov + 16 * i, 16))
+                    data += t.read(base, ln)
+                    if len(data) >= ev.result:
+                        break
+                data = data[:ev.result]
+        except MemoryReadError:
+            return
+        stream = self.out if origin == 1 else self.err
+        stream.write(data)
+        stream.flush()
+
+    def _track_fds(self, t: Tracee, ev: Syscall) -> None:
+        table = self.fds.setdefault(t.vpid, {})
+        res = ev.result
+        a = t.args
+        if res < 0:
+            return
+        if t.nr == CLOSE:
+            table.pop(a[0] & 0xFFFFFFFF, None)
+        elif t.nr == DUP:
+            self._dup(table, a[0] & 0xFFFFFFFF, res)
+        elif t.nr in (DUP2, DUP3):
+            self._dup(table, a[0] & 0xFFFFFFFF, a[1] & 0xFFFFFFFF)
+        elif t.nr == FCNTL and a[1] in (0, 1030):
+            self._dup(table, a[0] & 0xFFFFFFFF, res)
+        elif S.info(t.nr).ret == "fd":
+            table.pop(res, None)
+        elif t.nr in (nr("pipe"), nr("pipe2"), nr("socketpair")):
+            for _addr, data in ev.writes:
+                raw = self.r.data(data)
+                for (fd,) in struct.iter_unpack("<i", raw[: len(raw) // 4 * 4]):
+                    table.pop(fd, None)
+
+    @staticmethod
+    def _dup(table: dict[int, int], old: int, new: int) -> None:
+        origin = table.get(old)
+        if origin is None:
+            table.pop(new, None)
+        else:
+            table[new] = origin
+
+    # -- exec ------------------------------------------------------------------------
+    def _prepare_exec(self, t: Tracee, ev: Exec) -> None:
+        if not self.started:
+            return  # the first exec: prepare_first chose the path already
+        files: dict[str, Any] = {}
+        for item in list(self.buf):
+            e = item[1]
+            if isinstance(e, Input) and e.tid == t.vtid and e.what == "exec_files":
+                files = dict(e.value)
+                break
+            if getattr(e, "tid", None) == t.vtid and item[1] is not ev and not isinstance(e, Input):
+                break
+        arg = 1 if t.nr == EXECVEAT else 0
+        try:
+            orig = t.read_cstring(t.args[arg], 4096)
+        except MemoryReadError:
+            return
+        path = self.exec_target(len(orig), ev, files, orig.decode(errors="surrogateescape"))
+        if path is None:
+            return
+        # Build the new path and argv below the stack and point execve at them.
+        strings = [path.encode()] + [a.encode(errors="surrogateescape") for a in ev.argv]
+        blob = b"".join(s + b"\0" for s in strings)
+        base = (t.regs.rsp - 128 - 8192 - len(blob) - 8 * (len(ev.argv) + 1) - 64) & ~15
+        ptrs = []
+        off = base + len(strings[0]) + 1
+        for s in strings[1:]:
+            ptrs.append(off)
+            off += len(s) + 1
+        arr_addr = (base + len(blob) + 15) & ~15
+        t.write(base, blob)
+        t.write(arr_addr, b"".join(struct.pack("<Q", p) for p in ptrs) + b"\0" * 8)
+        if t.nr == EXECVEAT:
+            t.set_arg(0, (1 << 64) - 100)  # AT_FDCWD
+        t.set_arg(arg, base)
+        t.set_arg(arg + 1, arr_addr)
+
+    def exec_target(self, length: int, ev: Exec | None, files: dict[str, Any], orig: str) -> str | None:
+        """Path to exec for a recorded exec: None keeps the program's own path."""
+        if ev is None or ev.binary is None:
+            return None
+        binary = ev.binary
+        digest = binary.digest if isinstance(binary, BlobRef) else hashlib.sha256(binary).digest()
+        interp_ref = files.get("interp_blob")
+        interp_path = files.get("interp")
+        host_path = ev.path.removesuffix(" (deleted)")
+        same_binary = _sha256_of(host_path) == digest
+        script_ref = files.get("script_blob")
+        if isinstance(script_ref, BlobRef):
+            # A #! script: the kernel runs the interpreter; both must be unchanged.
+            same_binary = same_binary and _sha256_of(orig) == script_ref.digest
+        else:
+            same_binary = same_binary and os.path.realpath(orig) == os.path.realpath(host_path)
+        same_interp = True
+        if interp_path and isinstance(interp_ref, BlobRef):
+            same_interp = _sha256_of(interp_path) == interp_ref.digest
+        if same_binary and same_interp:
+            return None
+        data = self.r.data(binary)
+        if not same_interp and isinstance(interp_ref, BlobRef):
+            ld = self._private_file(self.r.data(interp_ref), max_len=len(interp_path or "") or 27)
+            data = D.with_interp(data, ld)
+        target = self._private_file(data, exact_len=length)
+        self.notes.append(f"running the recorded copy of {host_path} "
+                          f"({'it differs here' if os.path.exists(host_path) else 'missing here'})")
+        return target
+
+    def _private_file(self, data: bytes, *, exact_len: int | None = None, max_len: int | None = None) -> str:
+        alphabet = string.ascii_letters + string.digits
+        for base in ("/tmp", "/dev/shm", "/var/tmp"):
+            if not os.path.isdir(base):
+                continue
+            want = exact_len if exact_len is not None else min(max_len or 40, len(base) + 1 + 16)
+            room = want - len(base) - 1
+            if room < 1:
+                continue
+            for _ in range(20):
+                name = "".join(secrets.choice(alphabet) for _ in range(room))
+                path = f"{base}/{name}"
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o700)
+                except FileExistsError:
+                    continue
+                except OSError:
+                    break
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                self.tempfiles.append(path)
+                return path
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="scribe-exe-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o700)
+        self.tempfiles.append(path)
+        self.notes.append("could not give a recorded executable a path of the original length: "
+                          "stack addresses may differ")
+        return path
+
+    def cleanup(self) -> None:
+        for p in self.tempfiles:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        self.tempfiles.clear()
+
+    def remaining(self) -> int:
+        """Events not yet consumed (Exit events excepted)."""
+        while self._fill():
+            pass
+        return sum(1 for _n, ev in self.buf if not isinstance(ev, Exit))
+
+    def recorded_status(self) -> int | None:
+        return self.r.exit_status
+
+
+_hash_cache: dict[tuple[str, int, int], bytes | None] = {}
+
+
+def _sha256_of(path: str) -> bytes | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _hash_cache:
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            _hash_cache[key] = h.digest()
+        except OSError:
+            _hash_cache[key] = None
+    return _hash_cache[key]
