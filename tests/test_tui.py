@@ -63,12 +63,20 @@ async def settle(app: ScribeApp, pilot: Any) -> None:
     await pilot.pause()
 
 
-async def answer(pilot: Any, key: str, text: str) -> None:
-    """Press a key that opens a prompt, type the answer, press Enter."""
+async def answer(pilot: Any, key: str, text: str, *, typed: bool = False) -> None:
+    """Press a key that opens a prompt, fill in the answer, press Enter.
+
+    typed=True presses every character (slow: Pilot waits after each key).
+    """
     await pilot.press(key)
     await pilot.pause()
-    for ch in text:
-        await pilot.press(ch if ch != " " else "space")
+    if typed:
+        for ch in text:
+            await pilot.press(ch if ch != " " else "space")
+    else:
+        from textual.widgets import Input
+
+        pilot.app.screen.query_one(Input).value = text
     await pilot.press("enter")
 
 
@@ -137,7 +145,7 @@ async def test_detail_panel_shows_args_result_bytes_and_fd_path(demo: Demo) -> N
 async def test_goto(demo: Demo) -> None:
     app = ScribeApp(demo.path)
     async with app.run_test(size=SIZE) as pilot:
-        await answer(pilot, "colon", "150")
+        await answer(pilot, "colon", "150", typed=True)
         await pilot.pause()
         assert app.event_list.event_no == 150
         await answer(pilot, "colon", "$")
@@ -178,6 +186,18 @@ async def test_search_forward_backward_and_repeat(demo: Demo) -> None:
         await answer(pilot, "slash", "NEEDLE")
         await settle(app, pilot)
         assert app.event_list.event_no == last_secret
+        # matches are marked in the visible rows
+        await answer(pilot, "slash", "needle")
+        await settle(app, pilot)
+        el = app.event_list
+        y = el.cursor - round(el.scroll_offset.y)
+        strip = el.render_line(y)
+        marked = [seg.text for seg in strip if seg.style and seg.style.bgcolor is not None
+                  and "needle" in seg.text]
+        assert marked and marked[0] == "needle"
+        # ctrl+o goes back to where the last jump started
+        await pilot.press("ctrl+o")
+        assert el.event_no == last_secret
 
 
 # -- filter ------------------------------------------------------------------
@@ -187,7 +207,7 @@ async def test_search_forward_backward_and_repeat(demo: Demo) -> None:
 async def test_filter_failed_and_clear(demo: Demo) -> None:
     app = ScribeApp(demo.path)
     async with app.run_test(size=SIZE) as pilot:
-        await answer(pilot, "f", "status=failed")
+        await answer(pilot, "f", "status=failed", typed=True)
         await settle(app, pilot)
         el = app.event_list
         assert el.row_count == len(demo.failed)
@@ -220,14 +240,21 @@ async def test_filter_trace_class_and_bad_filter(demo: Demo) -> None:
         await settle(app, pilot)
         assert app.filter_text == "trace=openat"  # unchanged
         # the prompt starts with the current filter: clear it and type a new one
-        await pilot.press("f")
-        await pilot.pause()
-        app.screen.query_one("Input").value = ""
-        for ch in "path=needle":
-            await pilot.press(ch)
-        await pilot.press("enter")
+        await answer(pilot, "f", "path=needle")  # replaces the prefilled filter
         await settle(app, pilot)
         assert list(el.index) == [demo.needle]
+
+
+@sync
+async def test_only_this_process_key(demo: Demo) -> None:
+    app = ScribeApp(demo.path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.event_list.move_to_event(demo.child_events[1])
+        await pilot.press("P")
+        await settle(app, pilot)
+        assert app.filter_text == "pid=2"
+        assert list(app.event_list.index) == demo.child_events
+        assert app.event_list.event_no == demo.child_events[1]
 
 
 @sync

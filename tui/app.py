@@ -48,6 +48,8 @@ from tui.proctree import ProcessTree, TaskRef
 PROGRESS_EVERY = 0.15
 #: the cursor must rest this long before fd paths are looked up
 FD_DELAY = 0.12
+#: positions kept for ctrl+o
+HISTORY = 100
 
 
 class ScribeApp(App[None]):
@@ -86,6 +88,8 @@ class ScribeApp(App[None]):
                 show=False, id="app.same_process_next"),
         Binding("left_square_bracket", "same_process(-1)", "Prev same pid", key_display="[",
                 show=False, id="app.same_process_previous"),
+        Binding("P", "filter_process", "Only this process", show=False, id="app.filter_process"),
+        Binding("ctrl+o", "jump_back", "Jump back", show=False, id="app.jump_back"),
         Binding("L", "show_live", "Live", id="app.live"),
         Binding("D", "show_detail", "Detail", show=False, id="app.detail"),
         Binding("escape", "cancel", "Cancel", show=False, id="app.cancel"),
@@ -110,6 +114,7 @@ class ScribeApp(App[None]):
         self.busy = ""
         self._last_progress = 0.0
         self._fd_timer: Timer | None = None
+        self._history: list[int] = []  # events the cursor jumped away from (ctrl+o)
         self.fd_delay = FD_DELAY  # tests set 0 for a deterministic screen
         self.sub_title = self.path
 
@@ -273,8 +278,22 @@ class ScribeApp(App[None]):
     def _live_stopped(self, message: LivePanel.Stopped) -> None:
         self._jump_to_event(message.at.event_no)
 
+    def _remember(self) -> None:
+        """Push the selected event before a jump, so ctrl+o can come back."""
+        n = self.event_list.event_no
+        if n is not None and (not self._history or self._history[-1] != n):
+            self._history.append(n)
+            del self._history[:-HISTORY]
+
+    def action_jump_back(self) -> None:
+        if not self._history:
+            self.notify("no earlier position", severity="warning")
+            return
+        self.event_list.move_to_event(self._history.pop())
+
     def _jump_to_event(self, event_no: int) -> None:
         el = self.event_list
+        self._remember()
         el.move_to_event(event_no)
         if el.event_no != event_no and self.filter_text:
             self.notify(f"event {event_no} is hidden by the filter; showing the next match")
@@ -334,6 +353,7 @@ class ScribeApp(App[None]):
 
     def _search(self, step: int) -> None:
         pattern = self.search_pattern
+        self.event_list.highlight = pattern
         self._find(f"search {pattern!r}", self.event_list.cursor, step,
                    lambda reader: text_matcher(reader, pattern), wrap=True)
 
@@ -355,6 +375,17 @@ class ScribeApp(App[None]):
 
         self._ask("filter", "trace=%file status=failed pid=3 path=/etc", answer,
                   value=self.filter_text, hint="strace -e syntax; empty shows everything")
+
+    def action_filter_process(self) -> None:
+        """Show only the events of the selected event's process (pid=N)."""
+        n = self.event_list.event_no
+        pid = None if n is None else self.model.row(n).pid
+        if pid is None:
+            self.notify("this event belongs to no process", severity="warning")
+            return
+        text = f"pid={pid}"
+        self._set_busy(f"filtering {text!r}")
+        self._build_filter(text, parse_filter(text))
 
     def action_clear_filter(self) -> None:
         self.workers.cancel_group(self, "filter")
@@ -424,6 +455,10 @@ class ScribeApp(App[None]):
         yield SystemCommand("Filter events", "strace -e syntax: trace=%file status=failed (f)",
                             self.action_filter)
         yield SystemCommand("Clear filter", "Show every event again (F)", self.action_clear_filter)
+        yield SystemCommand("Only this process", "Filter to the selected event's process (P)",
+                            self.action_filter_process)
+        yield SystemCommand("Jump back", "Return to where the last jump started (ctrl+o)",
+                            self.action_jump_back)
         yield SystemCommand("Next error", "Next failed system call (e)", self.action_next_error)
         yield SystemCommand("Previous error", "Previous failed system call (E)", self.action_previous_error)
         yield SystemCommand("Next event of this process", "(])", lambda: self.action_same_process(1))
@@ -480,6 +515,7 @@ class ScribeApp(App[None]):
             return
         if wrapped:
             self.notify(f"{what}: wrapped around")
+        self._remember()
         self.event_list.move_to(row)
 
     @work(thread=True, exclusive=True, group="filter")

@@ -66,6 +66,7 @@ Searches are substring matches over the decoded text, case-insensitive unless
 the pattern has a capital letter; they wrap around the end.
 Filters use strace -e syntax, several separated by spaces:
   trace=%file  trace=open,read  status=failed  pid=3  path=/etc
+P shows only the selected event's process; ctrl+o jumps back after a jump.
 Esc cancels a running search or filter. Ctrl+P opens the command palette.
 """
 

@@ -48,6 +48,7 @@ class EventList(ScrollView, can_focus=True):
         "event-list--process",
         "event-list--input",
         "event-list--unknown",
+        "event-list--match",
     }
 
     DEFAULT_CSS = """
@@ -66,6 +67,7 @@ class EventList(ScrollView, can_focus=True):
     EventList > .event-list--process { color: $success; text-style: bold; }
     EventList > .event-list--input { color: $text-muted; text-style: italic; }
     EventList > .event-list--unknown { color: $text-muted; text-style: italic; }
+    EventList > .event-list--match { background: $warning 60%; color: $text; }
     """
 
     class Highlighted(Message):
@@ -85,6 +87,7 @@ class EventList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.model = model
         self._index: Sequence[int] | None = None
+        self._highlight = ""
         self.cursor = 0
         self._num_width = max(len(str(max(model.count - 1, 0))), 3)
         self._update_size()
@@ -218,16 +221,46 @@ class EventList(ScrollView, can_focus=True):
             strip = strip.apply_style(self.get_component_rich_style("event-list--cursor"))
         return strip
 
+    @property
+    def highlight(self) -> str:
+        """Text marked in every visible row (the last search), '' for none."""
+        return self._highlight
+
+    @highlight.setter
+    def highlight(self, pattern: str) -> None:
+        if pattern != self._highlight:
+            self._highlight = pattern
+            self.refresh()
+
     def _segments(self, row: Row) -> list[Segment]:
         """Number, virtual tid, time, and the decoded text coloured by kind."""
         style = self.get_component_rich_style
         tid = "" if row.tid is None else str(row.tid)
-        return [
+        text_style = style(f"event-list--{row.kind}")
+        segments = [
             Segment(f"{row.event_no:>{self._num_width}} ", style("event-list--number")),
             Segment(f"{tid:>5} ", style("event-list--tid")),
             Segment(f"{format_time(row.time_ns):>12} ", style("event-list--time")),
-            Segment(row.text.replace("\n", "\\n"), style(f"event-list--{row.kind}")),
         ]
+        text = row.text.replace("\n", "\\n")
+        pattern = self._highlight
+        if not pattern:
+            segments.append(Segment(text, text_style))
+            return segments
+        # same smart case as the search: case-sensitive only with a capital
+        haystack = text if pattern != pattern.lower() else text.lower()
+        match_style = text_style + style("event-list--match")
+        pos = 0
+        while True:
+            hit = haystack.find(pattern, pos)
+            if hit < 0:
+                break
+            if hit > pos:
+                segments.append(Segment(text[pos:hit], text_style))
+            segments.append(Segment(text[hit : hit + len(pattern)], match_style))
+            pos = hit + len(pattern)
+        segments.append(Segment(text[pos:], text_style))
+        return segments
 
     def text_of_line(self, y: int) -> str:
         """The plain text of screen line y (tests and accessibility)."""
