@@ -117,6 +117,9 @@ async def test_first_screen_and_navigation(demo: Demo) -> None:
         assert any(str(demo.count - 1) in line for line in screen_text(app))
         await pilot.press("home")
         assert el.event_no == 0
+        await pilot.click("#events", offset=(10, 5))  # a click selects the row
+        assert el.event_no == 5
+        assert "tid" in str(app.query_one("#columns").render())
 
 
 @sync

@@ -65,6 +65,7 @@ class ScribeApp(App[None]):
     #main { height: 1fr; }
     #tree { width: 24%; min-width: 18; max-width: 36; border-right: vkey $panel-lighten-2; }
     #right { width: 1fr; }
+    #columns { height: 1; color: $text-muted; text-style: bold; }
     #events { height: 1fr; min-height: 3; }
     #bottom { height: 45%; border-top: hkey $panel-lighten-2; }
     #bottom TabPane { padding: 0; }
@@ -133,7 +134,9 @@ class ScribeApp(App[None]):
         with Horizontal(id="main"):
             yield ProcessTree(self.model, id="tree")
             with Vertical(id="right"):
-                yield EventList(self.model, id="events")
+                events = EventList(self.model, id="events")
+                yield Static(events.column_titles(), id="columns")
+                yield events
                 with TabbedContent(id="bottom"):
                     with TabPane("Detail", id="tab-detail"):
                         yield DetailPanel(self.model, id="detail")

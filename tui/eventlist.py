@@ -262,6 +262,10 @@ class EventList(ScrollView, can_focus=True):
         segments.append(Segment(text[pos:], text_style))
         return segments
 
+    def column_titles(self) -> str:
+        """A header line that lines up with the rows' columns."""
+        return f"{'#':>{self._num_width}} {'tid':>5} {'time (s)':>12} event"
+
     def text_of_line(self, y: int) -> str:
         """The plain text of screen line y (tests and accessibility)."""
         return self.render_line(y).text

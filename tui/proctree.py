@@ -69,12 +69,13 @@ class ProcessTree(Tree[TaskRef]):
             bad = proc.exit_status is None or proc.exit_status != 0
             label.append(f"[{status}] ", style="red" if bad else "green")
             label.append(_argv_text(list(proc.argv)))
-            node = parent.add(label, data=TaskRef(proc.vpid, None, proc.first_event), expand=True)
-            for tid in proc.threads:
-                if tid == proc.vpid:
-                    continue
+            threads = [tid for tid in proc.threads if tid != proc.vpid]
+            kids = children.get(proc.vpid, [])
+            node = parent.add(label, data=TaskRef(proc.vpid, None, proc.first_event),
+                              expand=True, allow_expand=bool(threads or kids))
+            for tid in threads:
                 node.add_leaf(Text(f"thread {tid}", style="cyan"), data=TaskRef(proc.vpid, tid, proc.first_event))
-            for child in children.get(proc.vpid, []):
+            for child in kids:
                 add(node, child)
 
         self.root.remove_children()
