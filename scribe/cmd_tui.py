@@ -8,30 +8,16 @@ command.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from scribe import exitcodes
-
-
-def trace_dir() -> Path:
-    """Where traces go by default: $SCRIBE_TRACE_DIR, else $XDG_DATA_HOME/scribe/traces."""
-    env = os.environ.get("SCRIBE_TRACE_DIR")
-    if env:
-        return Path(env)
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(data) / "scribe" / "traces"
+from scribe import exitcodes, tracedir
 
 
 def default_trace() -> Path | None:
-    """The `latest` trace of the trace directory, if there is one."""
-    d = trace_dir()
-    for name in ("latest", "latest.scribe"):
-        candidate = d / name
-        if candidate.exists():
-            return candidate.resolve()
-    return None
+    """The `latest` trace of the trace directory (scribe.tracedir), if there is one."""
+    link = tracedir.latest()
+    return link.resolve() if link is not None else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -58,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         found = default_trace()
         if found is None:
             print(
-                f"scribe: no TRACE given and no latest trace in {trace_dir()} "
+                f"scribe: no TRACE given and no latest trace in {tracedir.trace_dir()} "
                 "(record one with `scribe record`, or name a trace file)",
                 file=sys.stderr,
             )

@@ -605,6 +605,11 @@ def test_cli_without_trace_is_a_clear_error(tmp_path: Path) -> None:
     proc = _scribe(env=env)
     assert proc.returncode == exitcodes.USAGE
     assert "no TRACE given" in proc.stderr and "Traceback" not in proc.stderr
+    env = {k: v for k, v in os.environ.items() if k != "SCRIBE_TRACE_DIR"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    proc = _scribe(env=env)
+    assert proc.returncode == exitcodes.USAGE
+    assert str(tmp_path / "xdg" / "scribe" / "traces") in proc.stderr
     proc = _scribe(str(tmp_path / "missing.scribe"))
     assert proc.returncode == exitcodes.USAGE
     bad = tmp_path / "bad.scribe"
