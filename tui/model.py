@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader
+from traces import Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader
 from virt import decode, memory, syscalls
 from virt import filter as vfilter
 
@@ -509,9 +509,3 @@ def resolve_fds(
                     found[orig] = ("stdin", "stdout", "stderr")[fd] + " (inherited)"
     return found
 
-
-def blob_size(x: Any) -> int | None:
-    """Size of a BlobRef when it says so (display only)."""
-    if isinstance(x, BlobRef):
-        return getattr(x, "size", None)
-    return None
