@@ -648,7 +648,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         a.reps = 1 if a.quick else 5
     a.level_list = tuple(int(x) for x in (a.levels or ("1,2,4" if a.quick else "1,2,4,8,16")).split(","))
     a.target = 0.1 if a.quick else 0.4       # seconds of loop per micro measurement
-    a.timeout = 60.0 if a.quick else 600.0
+    a.timeout = 60.0 if a.quick else 180.0
     return a
 
 
