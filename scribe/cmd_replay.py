@@ -15,6 +15,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="trace file (default: the latest trace in the trace directory)")
     p.add_argument("-s", "--silent", action="store_true",
                    help="do not show the program's output to stdout/stderr")
+    p.add_argument("--host-binaries", action="store_true",
+                   help="run this machine's executables instead of the recorded copies "
+                        "(to see where a rebuilt program departs from the recording)")
     p.set_defaults(handler=handle)
 
 
@@ -39,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
     from virt.tracer import Tracer
 
     reader = TraceReader(resolve_trace(args.trace))
-    rep = Replayer(reader, echo=not args.silent)
+    rep = Replayer(reader, echo=not args.silent, host_binaries=args.host_binaries)
     tracer = Tracer(rep)
     tracer.on_idle = rep.pump
     try:

@@ -47,6 +47,7 @@ EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
 NOT_TRACED = frozenset({nr("rt_sigreturn")})  # restores registers from the stack: deterministic
 MAP_ANONYMOUS = 0x20
+CLONE_VFORK = 0x4000
 
 NONBLOCKING_NRS = frozenset(S.BY_NAME[n].nr for n in D.NONBLOCKING if n in S.BY_NAME)
 
@@ -215,9 +216,20 @@ class Recorder(Vee):
                 t.policy["exec_path"] = os.path.abspath(raw.decode(errors="surrogateescape"))
             except MemoryReadError:
                 pass
-        if t.nr not in NONBLOCKING_NRS:
+        if t.nr not in NONBLOCKING_NRS or self._vfork_like(t):
             self.give_up(t)
         return RUN_EXIT
+
+    def _vfork_like(self, t: Tracee) -> bool:
+        """clone with CLONE_VFORK blocks until the child execs or exits."""
+        if t.nr == nr("clone"):
+            return bool(t.args[0] & CLONE_VFORK)
+        if t.nr == nr("clone3"):
+            try:
+                return bool(t.read_u64(t.args[0]) & CLONE_VFORK)
+            except MemoryReadError:
+                return True
+        return False
 
     def syscall_exit(self, t: Tracee) -> None:
         super().syscall_exit(t)

@@ -37,6 +37,7 @@ import sys
 from typing import IO, Any, Callable, Iterator
 
 from scribe import determinism as D
+from scribe.recorder import NONBLOCKING_NRS, Recorder
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import decode
 from virt import ptrace_api as P
@@ -102,9 +103,10 @@ def describe(ev: Any) -> str:
 
 
 class Replayer(Vee):
-    def __init__(self, reader: TraceReader, *, echo: bool = True,
+    def __init__(self, reader: TraceReader, *, echo: bool = True, host_binaries: bool = False,
                  stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None) -> None:
         super().__init__()
+        self.host_binaries = host_binaries
         self.r = reader
         self.it: Iterator[tuple[int, Any]] = reader.events()
         self.buf: collections.deque[tuple[int, Any]] = collections.deque()
@@ -120,6 +122,8 @@ class Replayer(Vee):
         self.notes: list[str] = []
         self.consumed = 0
         self.dying: set[Tracee] = set()
+        # The tracee allowed to run user code (the recorder's token holder).
+        self.runner: Tracee | None = None
         self.on_event: Callable[[int, Any], None] | None = None  # for live debugging
 
     # -- the trace stream --------------------------------------------------
@@ -165,6 +169,8 @@ class Replayer(Vee):
     def park(self, t: Tracee, cb: Callable[[int, Any], None]) -> None:
         t.held = True
         self.parked[t.vtid] = cb
+        if self.runner is t:
+            self.runner = None
 
     def _dying_done(self) -> bool:
         """Tasks told to exit must be gone before anything else happens: their
@@ -199,10 +205,13 @@ class Replayer(Vee):
             if isinstance(ev, Unknown):
                 self.consume()
                 continue
+            if self.runner is not None and self.runner.vtid != ev.tid:
+                break  # one tracee in user code at a time, as when recording
             cb = self.parked.pop(ev.tid, None)
             if cb is None:
                 break
             self.consume()
+            self.runner = self.by_vtid.get(ev.tid)
             cb(n, ev)
         self._check_stuck()
 
@@ -253,6 +262,7 @@ class Replayer(Vee):
         self.pids.allocate(t.tid, ev.pid)
         self.by_vtid[t.vtid] = t
         self.fds[t.vpid] = {0: 0, 1: 1, 2: 2}
+        self.runner = t
 
     def prepare_first(self) -> tuple[str, list[str], dict[str, str], str | None]:
         """Path, argv, env and cwd to start the recorded program with."""
@@ -330,9 +340,16 @@ class Replayer(Vee):
             self.tracer.resume(t)
         self.park(t, go)
 
+    def exiting(self, t: Tracee, status: int) -> bool:
+        if self.runner is t:
+            self.runner = None
+        return super().exiting(t, status)
+
     def exited(self, t: Tracee, status: int) -> None:
         super().exited(t, status)
         self.parked.pop(t.vtid, None)
+        if self.runner is t:
+            self.runner = None
 
     # -- syscalls ----------------------------------------------------------------
     def syscall_entry(self, t: Tracee) -> int:
@@ -358,9 +375,13 @@ class Replayer(Vee):
             if not self._translate_executed(t, ev):
                 self.park(t, lambda n2, ev2: self._emulate(t, ev2))
                 return HOLD
+            if (t.nr not in NONBLOCKING_NRS or self._vfork_like(t)) and self.runner is t:
+                self.runner = None  # the recorder let others run meanwhile, too
             return RUN_EXIT
         self.park(t, lambda n2, ev2: self._emulate(t, ev2))
         return HOLD
+
+    _vfork_like = Recorder._vfork_like
 
     def _exit_call(self, t: Tracee) -> None:
         if t.nr == nr("exit_group"):
@@ -625,7 +646,7 @@ class Replayer(Vee):
 
     def exec_target(self, length: int, ev: Exec | None, files: dict[str, Any], orig: str) -> str | None:
         """Path to exec for a recorded exec: None keeps the program's own path."""
-        if ev is None or ev.binary is None:
+        if ev is None or ev.binary is None or self.host_binaries:
             return None
         binary = ev.binary
         digest = binary.digest if isinstance(binary, BlobRef) else hashlib.sha256(binary).digest()

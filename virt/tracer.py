@@ -516,7 +516,14 @@ class Tracer:
         tid = P.geteventmsg(parent.tid)
         parent.load_regs()
         kind = {P.EVENT_FORK: 0, P.EVENT_VFORK: 1, P.EVENT_CLONE: 2}[event]
-        flags = parent.args[0] if parent.args else 0
+        # Only clone and clone3 have flags; fork's and vfork's argument
+        # registers hold leftovers.
+        if parent.nr == 56 and parent.args:
+            flags = parent.args[0]
+        elif parent.nr == 58:
+            flags = 0x4000 | 0x100  # CLONE_VFORK | CLONE_VM
+        else:
+            flags = 0
         if parent.nr == 435 and parent.args:  # clone3: flags live in struct clone_args
             try:
                 flags = parent.read_u64(parent.args[0])
