@@ -124,6 +124,8 @@ class Replayer(Vee):
         self.dying: set[Tracee] = set()
         # The tracee allowed to run user code (the recorder's token holder).
         self.runner: Tracee | None = None
+        # Live debugging: do not carry out this event (or any later) yet.
+        self.stop_before: int | None = None
         self.on_event: Callable[[int, Any], None] | None = None  # for live debugging
 
     # -- the trace stream --------------------------------------------------
@@ -205,6 +207,8 @@ class Replayer(Vee):
             if isinstance(ev, Unknown):
                 self.consume()
                 continue
+            if self.stop_before is not None and n >= self.stop_before:
+                break  # live debugging: stop in front of this event
             if self.runner is not None and self.runner.vtid != ev.tid:
                 break  # one tracee in user code at a time, as when recording
             cb = self.parked.pop(ev.tid, None)
@@ -215,7 +219,21 @@ class Replayer(Vee):
             cb(n, ev)
         self._check_stuck()
 
+    def at_stop(self) -> bool:
+        """Live debugging: every tracee is stopped in front of event stop_before."""
+        if self.stop_before is None:
+            return False
+        h = self.head()
+        if h is None or h[0] < self.stop_before:
+            return False
+        tr = self.tracer
+        return not tr.unknown_stops and all(t.held for t in tr.tracees.values())
+
     def _check_stuck(self) -> None:
+        if self.stop_before is not None:
+            h = self.head()
+            if h is not None and h[0] >= self.stop_before:
+                return
         tr = self.tracer
         if not tr.tracees or tr.unknown_stops:
             return

@@ -279,6 +279,9 @@ class Tracer:
         self.first: Tracee | None = None
         self.first_status: int | None = None
         self.on_idle: Callable[[], None] | None = None
+        # Live debugging: when this says so (between stops), run() returns
+        # None with every tracee stopped; calling run() again goes on.
+        self.pause_when: Callable[[], bool] | None = None
 
     # -- starting ----------------------------------------------------------
     def filter_program(self) -> bytes | None:
@@ -399,6 +402,8 @@ class Tracer:
         while tracees or self.unknown_stops:
             if self.on_idle is not None:
                 self.on_idle()
+            if self.pause_when is not None and self.pause_when():
+                return None  # type: ignore[return-value]  # paused: run() again to go on
             try:
                 pid, status = waitpid(-1, WALL)
             except ChildProcessError:
