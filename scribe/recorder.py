@@ -71,6 +71,8 @@ class Recorder(Vee):
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
         self.tsc_base = time.perf_counter_ns()
         self.started = False  # before the first exec, the tracee is scribe's own launcher
+        self._file_cache: dict[tuple[int, ...], BlobRef] = {}
+        self._interp_cache: dict[bytes, str | None] = {}
 
     # -- filter: everything the table does not allow ---------------------------
     def trace_set(self) -> set[int]:
@@ -147,8 +149,9 @@ class Recorder(Vee):
         super().execed(t, former_tid)
         self.started = True
         path = D.proc_exe(t.tid)
-        data = D.read_file(f"/proc/{t.tid}/exe")
-        binary = self.w.blob(data) if data is not None else None
+        binary = self._file_blob(f"/proc/{t.tid}/exe")
+        if isinstance(binary, bytes):
+            binary = self.w.blob(binary)
         self.append(Exec(t.vtid, path, D.proc_cmdline(t.tid), binary, self.now()))
         files: dict[str, Any] = {}
         script = t.policy.pop("exec_path", None)
@@ -158,16 +161,29 @@ class Recorder(Vee):
                 sdata = D.read_file(script)
                 if sdata is not None:
                     files.update(script=script, script_blob=self.w.blob(sdata))
-        interp = D.elf_interp(data) if data else None
+        interp = self._interp_of(path, binary)
         if interp is not None:
-            idata = D.read_file(interp[0])
-            if idata is not None:
-                files.update(interp=interp[0], interp_blob=self.w.blob(idata))
+            iref = self._file_blob(interp)
+            if isinstance(iref, bytes):
+                iref = self.w.blob(iref)
+            if iref is not None:
+                files.update(interp=interp, interp_blob=iref)
         if files:
             self.append(Input(t.vtid, "exec_files", files, self.now()))
         rnd = D.patch_auxv(t)
         if rnd:
             self.append(Input(t.vtid, "at_random", t.read(rnd, 16), self.now()))
+
+    def _interp_of(self, path: str, binary: BlobRef | None) -> str | None:
+        if binary is None:
+            return None
+        got = self._interp_cache.get(binary.digest, False)
+        if got is False:
+            head = D.read_file(path.removesuffix(" (deleted)"), 1 << 16) or b""
+            info = D.elf_interp(head)
+            got = info[0] if info else None
+            self._interp_cache[binary.digest] = got
+        return got  # type: ignore[return-value]
 
     def exiting(self, t: Tracee, status: int) -> bool:
         self.give_up(t)
@@ -257,20 +273,41 @@ class Recorder(Vee):
         inputs = t.policy.pop("rec_inputs", ())
         self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags, self.now()))
 
-    def _mapped_file(self, t: Tracee) -> bytes | None:
+    def _mapped_file(self, t: Tracee) -> BlobRef | bytes | None:
         """The bytes a file mapping shows (host independence: replay maps them)."""
         fd = t.args[4] & 0xFFFFFFFF
         length, offset = t.args[1], t.args[5]
+        return self._file_blob(f"/proc/{t.tid}/fd/{fd}", offset, length)
+
+    def _file_blob(self, path: str, offset: int = 0, length: int = -1) -> BlobRef | bytes | None:
+        """File content as a blob, read and hashed once per file version.
+
+        Every process maps the same libraries: the identity of the file
+        (device, inode, change time, size) and the range say it is the same
+        content as last time, without reading it again.
+        """
         try:
-            fdn = os.open(f"/proc/{t.tid}/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+            fdn = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return None
         try:
-            return os.pread(fdn, length, offset)
+            st = os.fstat(fdn)
+            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, offset, length)
+            ref = self._file_cache.get(key)
+            if ref is not None:
+                return ref
+            if length < 0:
+                length = st.st_size
+            data = os.pread(fdn, length, offset)
         except OSError:
             return None
         finally:
             os.close(fdn)
+        if len(data) < 4096:
+            return data
+        ref = self.w.blob(data)
+        self._file_cache[key] = ref
+        return ref
 
     # -- signals -------------------------------------------------------------
     def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:

@@ -70,6 +70,23 @@ WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", n
 DUP, DUP2, DUP3, FCNTL, CLOSE = nr("dup"), nr("dup2"), nr("dup3"), nr("fcntl"), nr("close")
 
 LOOKAHEAD_LIMIT = 2_000_000
+BLOB_CACHE = 512 << 20
+
+
+class _Live:
+    """The live call as text, made only if a report needs it."""
+
+    __slots__ = ("nr", "args")
+
+    def __init__(self, t: Tracee) -> None:
+        self.nr = t.nr
+        self.args = t.args
+
+    def __str__(self) -> str:
+        return decode.format_syscall(self.nr, self.args, 0).rsplit(" = ", 1)[0]
+
+    def __add__(self, other: str) -> str:
+        return str(self) + other
 
 
 class ReplayError(Exception):
@@ -121,6 +138,8 @@ class Replayer(Vee):
         self.tempfiles: list[str] = []
         self.notes: list[str] = []
         self.consumed = 0
+        self._blobs: dict[bytes, bytes] = {}
+        self._blob_bytes = 0
         self.dying: set[Tracee] = set()
         # The tracee allowed to run user code (the recorder's token holder).
         self.runner: Tracee | None = None
@@ -354,7 +373,7 @@ class Replayer(Vee):
                     break
                 self.consume()
                 if h[1].what == "at_random" and rnd:
-                    t.write(rnd, self.r.data(h[1].value))
+                    t.write(rnd, self.data(h[1].value))
             self.tracer.resume(t)
         self.park(t, go)
 
@@ -370,9 +389,21 @@ class Replayer(Vee):
             self.runner = None
 
     # -- syscalls ----------------------------------------------------------------
+    def data(self, x: bytes | BlobRef) -> bytes:
+        """Bytes of an event field; blobs (mapped libraries...) decoded once."""
+        if not isinstance(x, BlobRef):
+            return x
+        got = self._blobs.get(x.digest)
+        if got is None:
+            got = self.r.data(x)
+            if self._blob_bytes + len(got) <= BLOB_CACHE:
+                self._blobs[x.digest] = got
+                self._blob_bytes += len(got)
+        return got
+
     def syscall_entry(self, t: Tracee) -> int:
         item = self.next_of(t.vtid)
-        live = decode.format_syscall(t.nr, t.args, 0).rsplit(" = ", 1)[0]
+        live = _Live(t)
         if item is None:
             raise self.end_of_trace(t, live)
         n, ev = item
@@ -481,7 +512,7 @@ class Replayer(Vee):
     def _apply_writes(self, t: Tracee, ev: Syscall) -> None:
         for addr, data in ev.writes:
             try:
-                t.write(addr, self.r.data(data))
+                t.write(addr, self.data(data))
             except OSError as exc:
                 raise Divergence(None, t.vtid, f"memory at {addr:#x} to be writable",
                                  f"not have it mapped ({exc.strerror})") from None
@@ -613,7 +644,7 @@ class Replayer(Vee):
             table.pop(res, None)
         elif t.nr in (nr("pipe"), nr("pipe2"), nr("socketpair")):
             for _addr, data in ev.writes:
-                raw = self.r.data(data)
+                raw = self.data(data)
                 for (fd,) in struct.iter_unpack("<i", raw[: len(raw) // 4 * 4]):
                     table.pop(fd, None)
 
@@ -683,9 +714,9 @@ class Replayer(Vee):
             same_interp = _sha256_of(interp_path) == interp_ref.digest
         if same_binary and same_interp:
             return None
-        data = self.r.data(binary)
+        data = self.data(binary)
         if not same_interp and isinstance(interp_ref, BlobRef):
-            ld = self._private_file(self.r.data(interp_ref), max_len=len(interp_path or "") or 27)
+            ld = self._private_file(self.data(interp_ref), max_len=len(interp_path or "") or 27)
             data = D.with_interp(data, ld)
         target = self._private_file(data, exact_len=length)
         self.notes.append(f"running the recorded copy of {host_path} "
