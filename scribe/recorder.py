@@ -186,7 +186,13 @@ class Recorder(Vee):
         return got  # type: ignore[return-value]
 
     def exiting(self, t: Tracee, status: int) -> bool:
-        self.give_up(t)
+        # A dying task keeps the token until it is gone: its death still
+        # writes memory (CLONE_CHILD_CLEARTID) and wakes futex waiters, and
+        # nobody may observe the half-dead state (replay waits the same way).
+        # A leader whose threads live on stays a zombie until they die: let go.
+        if t.tid == t.tgid and any(o.tgid == t.tgid and o is not t
+                                   for o in self.tracer.tracees.values()):
+            self.give_up(t)
         return super().exiting(t, status)
 
     def exited(self, t: Tracee, status: int) -> None:
