@@ -75,10 +75,7 @@ def harness_ipc(out: str, mode: str, argv: list[str]) -> int:
             if t is None:
                 return
             log["a_released_at"] = when
-            t.want_exit = self.a_action == RUN_EXIT
-            if self.a_action != RUN_EXIT:
-                t.in_syscall = False
-            self.tracer.resume(t)
+            self.tracer.finish_entry(t, self.a_action)
 
     vee = Harness()
     tracer = Tracer(vee)

@@ -97,10 +97,7 @@ def harness_reuse(out: str, mode: str, argv: list[str]) -> int:
             if t is None:
                 return
             log["a_released_at"] = when
-            t.want_exit = self.a_action == RUN_EXIT
-            if self.a_action != RUN_EXIT:
-                t.in_syscall = False
-            self.tracer.resume(t)
+            self.tracer.finish_entry(t, self.a_action)
 
         def exiting(self, t, status):
             held = super().exiting(t, status) if mode != "nopin" else False

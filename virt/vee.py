@@ -152,19 +152,28 @@ class Vee(Interceptor):
             t.vtid = t.vpid
 
     def exiting(self, t: Tracee, status: int) -> bool:
+        # A call the tracee was inside (killed in it, or kill(self, SIGKILL))
+        # never reaches its exit stop: drop what it held, or its own pin
+        # would hold it here forever and its IPC id would drain forever.
+        self.died_in_call(t)
         if self.pids.pinned(t.tid):
             self.held_exits.append(t)
             return True
         return False
 
     def exited(self, t: Tracee, status: int) -> None:
+        self.died_in_call(t)
+        if t in self.held_creators:
+            self.held_creators.remove(t)
+        if t in self.held_exits:
+            self.held_exits.remove(t)
         live = self.tracer.tracees
         if t.tid == t.tgid:
             # Zombies whose parent is gone are reaped by the kernel/subreaper.
             for real, parent in list(self.zombies.items()):
                 if parent == t.vpid:
                     del self.zombies[real]
-                    self.pids.retire(real)
+                    self._retire_id(real)
             parent_v = self.vppid.get(t.vpid, 0)
             if parent_v and self.pids.to_real(parent_v) in live:
                 self.zombies[t.tid] = parent_v
@@ -177,7 +186,8 @@ class Vee(Interceptor):
     def reaped(self, real: int) -> None:
         """A wait call returned `real`: its zombie is gone, so is its id."""
         if self.zombies.pop(real, None) is not None:
-            self.pids.retire(real)
+            # A reaped group or session leader still names its group.
+            self._retire_id(real)
 
     def _reparent_children(self, t: Tracee) -> None:
         for vp, parent in list(self.vppid.items()):
@@ -185,18 +195,21 @@ class Vee(Interceptor):
                 self.vppid[vp] = 0
 
     def _retire(self, t: Tracee) -> None:
+        self._retire_id(t.tid)
+
+    def _retire_id(self, tid: int) -> None:
         live = self.tracer.tracees
         in_use = False
         for other in live.values():
             try:
-                if os.getpgid(other.tid) == t.tid or os.getsid(other.tid) == t.tid:
+                if os.getpgid(other.tid) == tid or os.getsid(other.tid) == tid:
                     in_use = True
                     break
             except OSError:
                 continue
-        self.pids.retire(t.tid, still_group=in_use)
+        self.pids.retire(tid, still_group=in_use)
         for real in list(self.pids.groups_r2v):
-            if real == t.tid:
+            if real == tid:
                 continue
             used = False
             for other in live.values():
@@ -306,7 +319,28 @@ class Vee(Interceptor):
         return r
 
     def _pin_until_exit(self, t: Tracee, real: int) -> None:
-        self.on_exit(t, lambda tt, r=real: self._unpin(r))
+        self.hold_ref(t, lambda r=real: self._unpin(r))
+
+    def hold_ref(self, t: Tracee, release: Callable[[], None]) -> int:
+        """The in-flight call of t holds a reference (a pid pin, an IPC id in
+        use) that `release` gives back: at its exit stop, or when the tracee
+        dies inside the call, whichever comes first."""
+        refs = t.policy.get("refs")
+        if refs is None:
+            t.policy["refs"] = refs = []
+            self.on_exit(t, self._release_refs)
+        refs.append(release)  # type: ignore[union-attr]
+        return RUN_EXIT
+
+    def _release_refs(self, t: Tracee) -> None:
+        refs = t.policy.pop("refs", None)
+        for fn in refs or ():  # type: ignore[union-attr]
+            fn()
+
+    def died_in_call(self, t: Tracee) -> None:
+        """t is exiting: its call's exit stop will never come."""
+        t.policy.pop("exit", None)  # memory fix-ups: nothing left to fix
+        self._release_refs(t)
 
     def _result_to_virtual(self, t: Tracee) -> None:
         res = t.result
@@ -781,7 +815,7 @@ class Vee(Interceptor):
             return t.skip(-errno.EINVAL)
         t.set_arg(0, real)
         space.enter(real)
-        return self.on_exit(t, lambda tt: self._ipc_leave(kind, real))
+        return self.hold_ref(t, lambda: self._ipc_leave(kind, real))
 
     def _ipc_leave(self, kind: str, real: int) -> None:
         space = self.ipc[kind]
@@ -826,8 +860,8 @@ class Vee(Interceptor):
                 self._ipc_stat_pids(tt, kind)
             elif kind == SEM and cmd == 11 and res > 0:  # GETPID
                 tt.set_result(self.pids.to_virtual(res))
-            self._ipc_leave(kind, real)
-        return self.on_exit(t, done)
+        self.on_exit(t, done)  # runs before the reference is given back
+        return self.hold_ref(t, lambda: self._ipc_leave(kind, real))
 
     def _ipc_stat_pids(self, t: Tracee, kind: str) -> None:
         buf = t.args[2] if kind == MSG or kind == SHM else 0
