@@ -159,9 +159,6 @@ class LivePanel(VerticalScroll, can_focus=True):
         self._state.update(f"{what}…")
         try:
             stop = await self.runner.call(fn)
-            regs = await self.runner.call(lambda s: s.registers(stop.tid))
-            frames = await self.runner.call(lambda s: s.backtrace(stop.tid))
-            maps = await self.runner.call(lambda s: s.maps(None))
         except LiveUnavailable as exc:
             self._show_unavailable(str(exc))
             self.notify(f"live replay not available: {exc}", severity="warning")
@@ -169,12 +166,20 @@ class LivePanel(VerticalScroll, can_focus=True):
         except Exception as exc:  # noqa: BLE001 - the engine's message, shown as is
             self._state.update(Text(f"{what} failed: {exc}", style="bold red"))
             return
+        body: RenderableType
+        try:
+            regs = await self.runner.call(lambda s: s.registers(stop.tid))
+            frames = await self.runner.call(lambda s: s.backtrace(stop.tid))
+            maps = await self.runner.call(lambda s: s.maps(None))
+            body = Group(*self._render_stop(regs, frames, maps))
+        except Exception as exc:  # noqa: BLE001 - e.g. the program finished: show the stop anyway
+            body = Text(str(exc), style="dim")
         self.last_stop = stop
         self._state.update(
             Text(f"stopped at event {stop.event_no}, tid {stop.tid}: {stop.reason}"
                  + (f" ({stop.message})" if stop.message else ""))
         )
-        self._body.update(Group(*self._render_stop(regs, frames, maps)))
+        self._body.update(body)
         self.post_message(self.Stopped(stop))
 
     @work(exclusive=True, group="live")

@@ -169,9 +169,9 @@ class Tracee:
         try:
             data = os.pread(self._mem(), size, addr)
         except (OSError, OverflowError) as exc:
-            raise MemoryReadError(f"cannot read {size} bytes at {addr:#x} in {self.tid}: {exc}") from None
+            raise MemoryReadError(addr, size, f"in {self.tid}: {exc}") from None
         if len(data) != size:
-            raise MemoryReadError(f"short read at {addr:#x} in {self.tid}")
+            raise MemoryReadError(addr, size, f"short read in {self.tid}")
         return data
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
@@ -184,9 +184,9 @@ class Tracee:
             try:
                 chunk = os.pread(self._mem(), n, addr + len(out))
             except (OSError, OverflowError) as exc:
-                raise MemoryReadError(f"cannot read string at {addr:#x} in {self.tid}: {exc}") from None
+                raise MemoryReadError(addr + len(out), n, f"string in {self.tid}: {exc}") from None
             if not chunk:
-                raise MemoryReadError(f"cannot read string at {addr:#x} in {self.tid}")
+                raise MemoryReadError(addr + len(out), n, f"string in {self.tid}")
             z = chunk.find(b"\0")
             if z >= 0:
                 return out + chunk[:z]

@@ -1,0 +1,260 @@
+"""Live debugging over a real replay (scribe.live), driven in the test thread.
+
+Each guest is recorded once per module with `scribe record`; the tests then
+open a session on the trace and move it with run_to / step / cont /
+reverse_step, and look at the stopped processes.  Event numbers are found
+in the trace itself, never hard-coded.  Sessions carry a watchdog timeout
+and every test a pytest timeout, so a hang fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from tests.conftest import ROOT, scribe_cmd
+from traces import Spawn, Syscall, TraceReader
+from tui.live import Breakpoint, LiveSession, MapEntry
+from virt.syscalls import BY_NAME
+
+pytestmark = pytest.mark.timeout(60)
+
+FP = ("-O0", "-fno-omit-frame-pointer")  # the rbp chain the backtrace walks
+
+
+def record(guest: Callable[..., Path], tmp: Path, name: str) -> tuple[str, str]:
+    """Compile tests/guests/NAME.c, record it; (trace path, binary path)."""
+    exe = str(guest(name, FP))
+    out = str(tmp / f"{name}.scribe")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(scribe_cmd("record", "-q", "-o", out, "--", exe), env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert os.path.exists(out), proc.stderr
+    return out, exe
+
+
+def events(path: str) -> list[tuple[int, Any]]:
+    with TraceReader(path) as r:
+        return list(r.events())
+
+
+def syscalls(path: str, name: str, tid: int | None = None) -> list[int]:
+    nr = BY_NAME[name].nr
+    return [n for n, ev in events(path)
+            if isinstance(ev, Syscall) and ev.nr == nr and (tid is None or ev.tid == tid)]
+
+
+@pytest.fixture(scope="module")
+def basic(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "live_basic")
+
+
+@pytest.fixture(scope="module")
+def threads(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "live_threads")
+
+
+@pytest.fixture(scope="module")
+def forked(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "live_fork")
+
+
+def open_live(path: str) -> Iterator[Any]:
+    from scribe.live import open_session
+
+    s = open_session(path)
+    s.timeout = 30
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def session(request) -> Iterator[Any]:
+    yield from open_live(request.getfixturevalue(request.param)[0])
+
+
+def in_binary(maps: list[MapEntry], exe: str, addr: int) -> bool:
+    return any(m.path == exe and m.start <= addr < m.end and "x" in m.perms for m in maps)
+
+
+# -- one process -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("session", ["basic"], indirect=True)
+def test_protocol_and_an_inline_syscall_in_the_binary(session: Any, basic: tuple[str, str]) -> None:
+    path, exe = basic
+    assert isinstance(session, LiveSession)
+    assert session.available and not session.checkpoints
+    raw = syscalls(path, "getppid")[0]  # the inline `syscall` of raw_getppid()
+    stop = session.run_to(raw)
+    assert (stop.event_no, stop.tid, stop.reason) == (raw, 1, "event")
+    regs = session.registers()
+    assert regs["orig_rax"] == BY_NAME["getppid"].nr
+    assert {"rax", "rip", "rsp", "rbp", "eflags", "fs_base", "r15"} <= set(regs)
+    maps = session.maps()
+    assert in_binary(maps, exe, regs["rip"])  # rip is in the program itself
+    assert any(m.path == exe and m.offset == 0 for m in maps)
+    frames = session.backtrace()
+    assert frames[0].pc == regs["rip"] and frames[0].symbol == "raw_getppid"
+    assert frames[0].module == exe
+    assert frames[1].symbol == "main" and 0 < frames[1].offset < 0x1000
+
+
+@pytest.mark.parametrize("session", ["basic"], indirect=True)
+def test_memory_the_program_wrote_and_a_backtrace_through_libc(session: Any, basic: tuple[str, str]) -> None:
+    path, _ = basic
+    n = syscalls(path, "write")[0]
+    stop = session.run_to(n)
+    assert stop.event_no == n
+    regs = session.registers(1)
+    assert regs["orig_rax"] == BY_NAME["write"].nr
+    assert session.memory(regs["rsi"], regs["rdx"]) == b"hello from live\n"
+    names = [f.symbol for f in session.backtrace()]
+    # libc's write wrapper keeps no frame pointer: its caller is found by a stack scan
+    assert names.index("say") < names.index("main")
+    # an unmapped address: one clear line, and the session goes on
+    with pytest.raises(Exception, match=r"cannot read 16 bytes at 0x10 in process 1: not mapped"):
+        session.memory(0x10, 16)
+    assert session.memory(regs["rsi"], 5) == b"hello"
+    with pytest.raises(Exception, match="no live thread 99"):
+        session.registers(99)
+    with pytest.raises(Exception, match="no live process 42"):
+        session.maps(42)
+
+
+@pytest.mark.parametrize("session", ["basic"], indirect=True)
+def test_cont_to_syscall_name_path_and_event_breakpoints(session: Any, basic: tuple[str, str]) -> None:
+    path, _ = basic
+    evs = dict(events(path))
+    marker = next(n for n in syscalls(path, "openat")
+                  if b"live-marker" in b"".join(d for _a, d in evs[n].reads if isinstance(d, bytes)))
+    getpid = syscalls(path, "getpid")[-1]
+    writes = syscalls(path, "write")
+    stop = session.cont([Breakpoint(path="live-marker")])
+    assert (stop.event_no, stop.reason) == (marker, "breakpoint")
+    assert "path=live-marker" in stop.message
+    regs = session.registers()
+    assert regs["orig_rax"] == BY_NAME["openat"].nr
+    assert session.memory(regs["rsi"], 24) == b"/nonexistent/live-marker"
+    # a breakpoint at the current event does not stop again
+    stop = session.cont([Breakpoint(syscall="getpid"), Breakpoint(syscall="openat")])
+    assert stop.event_no == getpid and "syscall=getpid" in stop.message
+    stop = session.cont([Breakpoint(event_no=writes[-1])])
+    assert stop.event_no == writes[-1]
+    assert session.memory(session.registers()["rsi"], 4) == b"bye\n"
+    with pytest.raises(Exception, match="unknown syscall name"):
+        session.cont([Breakpoint(syscall="nosuchcall")])
+    stop = session.cont([Breakpoint(syscall="openat")])  # no more: to the end
+    assert stop.reason == "exit" and "exited with 3" in stop.message
+    assert stop.event_no == len(evs)
+    with pytest.raises(Exception, match="finished"):
+        session.registers()
+    with pytest.raises(Exception, match="finished"):
+        session.step()
+
+
+@pytest.mark.parametrize("session", ["basic"], indirect=True)
+def test_step_and_reverse_step_rerun_to_the_same_state(session: Any, basic: tuple[str, str]) -> None:
+    path, _ = basic
+    n = syscalls(path, "write")[0]
+    first = session.run_to(n)
+    seen = {first.event_no: session.registers()}
+    stop = session.step()
+    assert stop.reason == "step" and stop.event_no > n
+    seen[stop.event_no] = session.registers()
+    stop = session.step()
+    top = stop.event_no
+    back = session.reverse_step()
+    assert back.event_no < top and back.reason == "step"
+    assert "re-ran from the start" in back.message
+    assert session.registers() == seen[back.event_no]  # deterministic: the very same state
+    back = session.reverse_step()
+    assert back.event_no == n and session.registers() == seen[n]
+    # forward again from the re-run; and run_to backwards says it re-ran
+    assert session.step().event_no in seen
+    again = session.run_to(n)
+    assert again.event_no == n and again.message == "re-ran from the start"
+    end = session.run_to(10**9)
+    assert end.reason == "exit" and end.event_no == len(events(path))
+    # back from the end: the last event of the trace that can be stopped at
+    back = session.reverse_step()
+    assert back.event_no < end.event_no and session.registers()["orig_rax"] == BY_NAME["exit_group"].nr
+
+
+# -- threads and processes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("session", ["threads"], indirect=True)
+def test_step_any_thread_and_one_thread(session: Any, threads: tuple[str, str]) -> None:
+    path, _ = threads
+    evs = events(path)
+    spawn = next(n for n, ev in evs if isinstance(ev, Spawn) and ev.tid == 2)
+    stop = session.run_to(spawn)
+    assert (stop.event_no, stop.tid) == (spawn, 2)
+
+    def next_of(tid: int, after: int) -> int:
+        return next(n for n, ev in evs if n > after and getattr(ev, "tid", None) == tid
+                    and type(ev).__name__ != "Exit")
+
+    stop2 = session.step(2)
+    assert (stop2.event_no, stop2.tid) == (next_of(2, spawn), 2)
+    # every thread is stopped in front of its own next event
+    for tid in (1, 2):
+        ev = dict(evs)[next_of(tid, stop2.event_no - 1)]
+        if isinstance(ev, Syscall):
+            assert session.registers(tid)["orig_rax"] == ev.nr
+    assert session.registers(1) != session.registers(2)
+    stop = session.step(1)
+    assert (stop.event_no, stop.tid) == (next_of(1, stop2.event_no), 1)
+    assert session.maps(1) == session.maps(None)  # one process, one map
+    here = stop.event_no
+    stop = session.step()
+    assert stop.event_no == here + 1 and stop.tid == evs[here + 1][1].tid
+    with pytest.raises(Exception, match="thread 7 has no event"):
+        session.step(7)
+    stop = session.run_to(len(evs))
+    assert stop.reason == "exit" and "exited with 0" in stop.message
+
+
+@pytest.mark.parametrize("session", ["forked"], indirect=True)
+def test_child_process_by_its_virtual_ids(session: Any, forked: tuple[str, str]) -> None:
+    path, exe = forked
+    n = syscalls(path, "write", tid=2)[0]
+    stop = session.run_to(n)
+    assert (stop.event_no, stop.tid) == (n, 2)
+    regs = session.registers()  # the child's, by default
+    assert regs["orig_rax"] == BY_NAME["write"].nr
+    assert session.memory(regs["rsi"], regs["rdx"], 2) == b"child here\n"
+    assert any(m.path == exe for m in session.maps(2))
+    assert [f.symbol for f in session.backtrace(2)][1] == "main"
+    parent = session.registers(1)
+    assert parent["rip"] != 0 and parent != regs
+    # a pid breakpoint: the parent's next event
+    stop = session.cont([Breakpoint(pid=2, syscall="getppid")])
+    assert stop.tid == 2 and session.registers(2)["orig_rax"] == BY_NAME["getppid"].nr
+    parent_next = next(m for m, ev in events(path) if m > stop.event_no and getattr(ev, "tid", 0) == 1
+                       and type(ev).__name__ != "Exit")
+    stop = session.cont([Breakpoint(pid=1)])
+    assert (stop.event_no, stop.tid) == (parent_next, 1)
+    wait4 = syscalls(path, "wait4")[0]  # after the child's end
+    if stop.event_no != wait4:
+        stop = session.cont([Breakpoint(syscall="wait4")])
+    assert stop.event_no == wait4
+    with pytest.raises(Exception, match="no live thread 2"):
+        session.registers(2)
+    stop = session.run_to(10**9)
+    assert stop.reason == "exit" and "exited with 5" in stop.message
+
+
+def test_a_missing_trace_is_one_line(tmp_path: Path) -> None:
+    from scribe.live import open_session
+
+    with pytest.raises(Exception) as info:
+        open_session(str(tmp_path / "nope.scribe"))
+    assert "\n" not in str(info.value)
