@@ -235,13 +235,16 @@ def plots(result: dict[str, Any], out: str) -> list[str] | str:
         fig, axs = plt.subplots(1, 3, figsize=(14, 4))
         axs[0].plot(ks, [r.get("slowdown_vs_1", float("nan")) for r in rows], "o-", label=f"scribe {scal['contender']}")
         axs[0].set_title("per-VEE slowdown vs 1 VEE")
+        axs[0].set_ylim(bottom=0)
         axs[1].plot(ks, [r.get("throughput_per_s", {}).get("median", float("nan")) for r in rows], "o-",
                     label=f"scribe {scal['contender']}")
         axs[1].plot(ks, [r.get("native_throughput_per_s", {}).get("median", float("nan")) for r in rows], "s--",
                     label="native")
-        axs[1].set_title("aggregate throughput (runs/s)")
+        axs[1].set_title("aggregate throughput (runs/s, log)")
+        axs[1].set_yscale("log")
         axs[2].plot(ks, [r.get("rss_kb_per_vee", {}).get("median", float("nan")) / 1024 for r in rows], "o-")
         axs[2].set_title("recorder RSS per VEE (MiB)")
+        axs[2].set_ylim(bottom=0)
         for ax in axs:
             ax.set_xscale("log", base=2)
             ax.set_xticks(ks)
