@@ -61,6 +61,7 @@ MAX_MEMORY = 1 << 20  # one read; the panel shows far less
 MAX_FRAMES = 64
 SCAN_WORDS = 256  # words between rsp and rbp searched for a leaf's caller
 RERAN = "re-ran from the start"
+BLOCKED_GRACE = 1.0  # seconds a task entering a blocking call may take to sleep
 
 # The registers in the order a person reads them.
 REGISTER_ORDER = (
@@ -430,7 +431,20 @@ class ReplaySession:
         t = rep.by_vtid.get(getattr(h[1], "tid", -1))
         if t is not None and t.tid in tracer.tracees and not t.held:
             return False
-        return all(o.held or _blocked(o.tid) for o in tracer.tracees.values())
+        inside = [o for o in tracer.tracees.values() if not o.held]
+        if any(o.stopped or not (o.in_syscall and o.want_exit) for o in inside):
+            return False  # running user code: its next stop comes soon
+        # Inside a call the replay runs: wait until each sleeps in the kernel
+        # or a stop is due (a one-shot look could see one still on its way in).
+        deadline = time.monotonic() + BLOCKED_GRACE
+        while True:
+            if _stop_pending():
+                return False
+            if all(_blocked(o.tid) for o in inside):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
 
     # -- looking ahead in the trace -----------------------------------------
 
@@ -574,6 +588,14 @@ class ReplaySession:
 
 
 # -- helpers: processes ------------------------------------------------------------
+
+
+def _stop_pending() -> bool:
+    """A child or tracee has a stop or death to report (nothing is consumed)."""
+    try:
+        return os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOHANG | os.WNOWAIT | WALL) is not None
+    except ChildProcessError:
+        return False
 
 
 def _blocked(tid: int) -> bool:

@@ -258,3 +258,45 @@ def test_a_missing_trace_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(Exception) as info:
         open_session(str(tmp_path / "nope.scribe"))
     assert "\n" not in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def vforked(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "live_vfork")
+
+
+@pytest.mark.parametrize("session", ["vforked"], indirect=True)
+def test_a_stop_while_the_vfork_parent_sleeps_in_the_kernel(session: Any, vforked: tuple[str, str]) -> None:
+    path, _ = vforked
+    n = syscalls(path, "getpid", tid=2)[0]
+    stop = session.run_to(n)
+    assert (stop.event_no, stop.tid) == (n, 2)
+    assert session.registers()["orig_rax"] == BY_NAME["getpid"].nr
+    with pytest.raises(Exception, match="thread 1 is blocked in the kernel"):
+        session.registers(1)
+    assert session.maps(1)  # its memory can still be looked at
+    stop = session.step()
+    assert stop.reason in ("step", "exit")
+    stop = session.run_to(10**9)
+    assert stop.reason == "exit" and "exited with 2" in stop.message
+
+
+@pytest.mark.parametrize("session", ["forked"], indirect=True)
+def test_every_event_in_turn(session: Any, forked: tuple[str, str]) -> None:
+    """Run to each event in order: the replay stops in front of each (a
+    signal delivered together with a call stops at the next), never hangs."""
+    from scribe.live import stoppable
+
+    path, _ = forked
+    for n, ev in events(path):
+        if not stoppable(n, ev):
+            continue
+        stop = session.run_to(n)
+        if type(ev).__name__ == "Signal":
+            assert stop.event_no >= n
+            continue
+        assert (stop.event_no, stop.tid, stop.reason) == (n, ev.tid, "event")
+        regs = session.registers()
+        if isinstance(ev, Syscall):
+            assert regs["orig_rax"] == ev.nr
+        assert session.backtrace()[0].pc == regs["rip"]
