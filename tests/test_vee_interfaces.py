@@ -45,8 +45,10 @@ def test_exec_from_a_non_leader_thread(threads, scribe):
     assert "child pid=4 ppid=1" in proc.stdout
 
 
-def test_calls_that_bypass_interposition_fail_with_enosys(misc, scribe):
-    proc = scribe("run", "--", misc, "refused", timeout=T)
+@pytest.mark.parametrize("mode", [[], ["--no-seccomp"]], ids=["seccomp", "ptrace-syscall"])
+def test_calls_that_bypass_interposition_fail_with_enosys(misc, scribe, mode):
+    # With seccomp the filter refuses them; without it the tracer must.
+    proc = scribe("run", *mode, "--", misc, "refused", timeout=T)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert f"io_uring_setup=-1 errno={errno.ENOSYS}" in out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+from typing import Callable
 
 from ptrace.binding import func as _pf
 from ptrace.binding.linux_struct import user_regs_struct as Regs
@@ -155,6 +156,30 @@ def getsiginfo(pid: int) -> bytes | None:
 def setsiginfo(pid: int, info: bytes) -> None:
     buf = ctypes.create_string_buffer(info[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0"), SIGINFO_SIZE)
     _call(PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(buf), "SETSIGINFO")
+
+
+PTRACE_GET_SYSCALL_INFO = 0x420E
+AUDIT_ARCH_X86_64 = 0xC000003E
+_sysinfo = ctypes.create_string_buffer(8)
+_sysinfo_addr = ctypes.addressof(_sysinfo)
+
+
+def syscall_arch(pid: int, rip: int, mem_fd: Callable[[], int]) -> int:
+    """The AUDIT_ARCH of the syscall a tracee is stopped in.
+
+    An `int 0x80` from a 64-bit program enters the i386 table with the same
+    registers: only this tells it from a native call (the seccomp filter sees
+    it too; without seccomp the tracer must ask). Old kernels lack
+    PTRACE_GET_SYSCALL_INFO (5.3): then look at the instruction before rip.
+    """
+    r = _raw(PTRACE_GET_SYSCALL_INFO, pid, 8, _sysinfo_addr)
+    if r >= 8:
+        return int.from_bytes(_sysinfo.raw[4:8], "little")
+    try:
+        insn = os.pread(mem_fd(), 2, rip - 2)
+    except OSError:
+        return AUDIT_ARCH_X86_64
+    return 0x40000003 if insn == b"\xcd\x80" else AUDIT_ARCH_X86_64  # AUDIT_ARCH_I386
 
 
 def new_regs() -> Regs:

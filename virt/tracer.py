@@ -464,11 +464,26 @@ class Tracer:
         t.nr = signed(r.orig_rax)
         t.args = (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9)
         t.in_syscall = True
+        if not self.use_seccomp and self._refused(t):
+            self.finish_entry(t, t.skip(-errno.ENOSYS))
+            return
         action = self.ic.syscall_entry(t)
         if action == HOLD:
             t.held = True
             return
         self.finish_entry(t, action)
+
+    def _refused(self, t: Tracee) -> bool:
+        """Without seccomp, do what the filter would: ENOSYS for foreign-ABI
+        calls (int 0x80 from a 64-bit program, x32) whose numbers mean other
+        syscalls, and for the policy's errno_set (io_uring_setup, rseq)."""
+        refused: frozenset[int] | None = getattr(self, "_refused_nrs", None)
+        if refused is None:
+            refused = frozenset(self.ic.errno_set())
+            self._refused_nrs = refused
+        if t.nr in refused or t.nr >= 0x40000000:
+            return True
+        return P.syscall_arch(t.tid, t.regs.rip, t._mem) != P.AUDIT_ARCH_X86_64
 
     def finish_entry(self, t: Tracee, action: int) -> None:
         """Carry out an entry decision (also later, for a tracee held at entry)."""
