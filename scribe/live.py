@@ -44,8 +44,9 @@ import signal
 import struct
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from scribe import determinism as D
 from scribe.replayer import Divergence, EndOfTrace, Replayer, ReplayError
@@ -78,7 +79,7 @@ class LiveError(Exception):
     """A request failed; str() is one line; the session remains usable."""
 
 
-def open_session(trace_path: str) -> "ReplaySession":
+def open_session(trace_path: str) -> ReplaySession:
     """A live session over the trace at trace_path (the replay starts on first use)."""
     return ReplaySession(trace_path)
 
@@ -158,7 +159,7 @@ class ReplaySession:
     def run_to(self, event_no: int) -> Stop:
         target = max(0, min(int(event_no), self.length))
         if self.rep is not None and self.at is not None and target == self.at and self.last is not None:
-            return Stop(self.at, self.tid, "event", self.last.message if self.done else "")
+            return self.last if self.done else Stop(self.at, self.tid, "event")
         message = ""
         if self.rep is None or self.done or (self.at is not None and target < self.at):
             if self.rep is not None:
@@ -208,16 +209,16 @@ class ReplaySession:
     def reverse_step(self) -> Stop:
         if self.rep is None or self.at is None:
             raise LiveError("the replay has not started: nothing to step back to")
-        here = self.at
-        target = here
+        here = before = self.at
         for _attempt in range(4):
-            target = self._find_back(target)
+            target = self._find_back(before)
             if target is None:
                 raise LiveError(f"event {here} is the first stop of the replay: nothing before it")
             self._start()
             stop = self._go(target, "step", RERAN)
             if stop.event_no < here or stop.reason != "step":
                 return stop
+            before = target  # carried out with an earlier event: try the one before
         return stop
 
     # -- the protocol: looking -----------------------------------------------
@@ -546,7 +547,7 @@ class ReplaySession:
         m = maps[i]
         if m.path.startswith("/"):
             syms = self._file_symbols(m.path)
-            module = self._shown_path(m.path)
+            module: str | None = self._shown_path(m.path)
             vaddr = syms.vaddr_of_offset(look - m.start + m.offset) if syms is not None else None
         else:
             base = _image_base(t, maps, i)
@@ -563,7 +564,7 @@ class ReplaySession:
         name, start = hit
         return Frame(pc, name, vaddr + (pc - look) - start, module)
 
-    def _file_symbols(self, path: str) -> "_Symbols | None":
+    def _file_symbols(self, path: str) -> _Symbols | None:
         try:
             st = os.stat(path)
         except OSError:
@@ -577,7 +578,7 @@ class ReplaySession:
                 self._syms[key] = None
         return self._syms[key]
 
-    def _memory_symbols(self, t: Tracee, base: int) -> "_Symbols | None":
+    def _memory_symbols(self, t: Tracee, base: int) -> _Symbols | None:
         key = ("mem", self.reader and id(self.reader), t.vpid, base)
         if key not in self._syms:
             try:
@@ -793,7 +794,7 @@ class _Symbols:
         return shndx != 0 and value != 0 and (info & 0xF) in (STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE)
 
     @classmethod
-    def from_file(cls, f: Any) -> "_Symbols | None":
+    def from_file(cls, f: Any) -> _Symbols | None:
         def at(off: int, size: int) -> bytes:
             f.seek(off)
             data = f.read(size)
@@ -828,7 +829,7 @@ class _Symbols:
         return cls(syms, loads, e_type == ET_DYN)
 
     @classmethod
-    def from_memory(cls, t: Tracee, base: int) -> "_Symbols | None":
+    def from_memory(cls, t: Tracee, base: int) -> _Symbols | None:
         """The dynamic symbol table of an ELF image loaded at base (ld.so layout)."""
         eh = _EHDR.unpack(t.read(base, _EHDR.size))
         if eh[0][:4] != b"\x7fELF" or eh[0][4] != 2:

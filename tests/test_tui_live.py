@@ -8,22 +8,22 @@ request; the test only presses keys and reads the live panel.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytest.importorskip("textual")
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from tests.conftest import ROOT, scribe_cmd  # noqa: E402
-from traces import Syscall, TraceReader  # noqa: E402
-from tui.app import ScribeApp  # noqa: E402
-from tui.livepanel import LivePanel  # noqa: E402
-from virt.syscalls import BY_NAME  # noqa: E402
+from tests.conftest import ROOT, scribe_cmd
+from traces import Syscall, TraceReader
+from tui.app import ScribeApp
+from tui.livepanel import LivePanel
+from virt.syscalls import BY_NAME
 
 pytestmark = pytest.mark.timeout(60)
 SIZE = (120, 40)
@@ -35,13 +35,13 @@ def trace(guest, tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp("tuilive") / "basic.scribe")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(scribe_cmd("record", "-q", "-o", out, "--", exe), env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert os.path.exists(out), proc.stderr
     return out
 
 
 def body_text(panel: LivePanel) -> str:
-    console = Console(width=120, record=True, file=open(os.devnull, "w"))
+    console = Console(width=120, record=True, file=io.StringIO())
     console.print(panel.query_one("#live-body").content)
     return console.export_text()
 
