@@ -17,16 +17,30 @@
 
 struct msg { long type; char text[16]; };
 
-static int wait_in_syscall(pid_t pid, int nr) {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/syscall", pid);
+/* Wait until `pid` is in syscall `nr` and in scheduler state `state`
+ * ('t': held by the tracer at the call's entry; 'S': blocked in the kernel). */
+static int wait_in_syscall(pid_t pid, int nr, char state) {
+    char path[64], buf[512];
     for (int i = 0; i < 20000; i++) {
+        snprintf(path, sizeof path, "/proc/%d/syscall", pid);
         FILE *f = fopen(path, "r");
+        int in_nr = 0;
         if (f) {
             size_t n = fread(buf, 1, sizeof buf - 1, f);
             fclose(f);
             buf[n] = 0;
-            if (n > 0 && buf[0] != 'r' && atoi(buf) == nr) return 1;
+            in_nr = n > 0 && buf[0] != 'r' && atoi(buf) == nr;
+        }
+        if (in_nr) {
+            snprintf(path, sizeof path, "/proc/%d/stat", pid);
+            f = fopen(path, "r");
+            if (f) {
+                size_t n = fread(buf, 1, sizeof buf - 1, f);
+                fclose(f);
+                buf[n] = 0;
+                char *rp = strrchr(buf, ')');
+                if (rp && rp[1] == ' ' && rp[2] == state) return 1;
+            }
         }
         struct timespec ts = {0, 500000};
         nanosleep(&ts, NULL);
@@ -43,7 +57,7 @@ int main(void) {
         int r = msgsnd(q0, &m, sizeof m.text, IPC_NOWAIT);
         _exit(r == 0 ? 0 : 100 + errno);
     }
-    if (!wait_in_syscall(a, 69)) { printf("A never reached msgsnd\n"); return 3; }
+    if (!wait_in_syscall(a, 69, 't')) { printf("A never reached msgsnd\n"); return 3; }
     if (msgctl(q0, IPC_RMID, NULL) != 0) { perror("IPC_RMID"); return 2; }
     int q1 = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
     int sa = 0;
@@ -62,7 +76,7 @@ int main(void) {
         ssize_t r = msgrcv(q2, &got, sizeof got.text, 0, 0);
         _exit(r < 0 && errno == EIDRM ? 0 : 1);
     }
-    if (!wait_in_syscall(d, 70)) { printf("D never blocked in msgrcv\n"); return 3; }
+    if (!wait_in_syscall(d, 70, 'S')) { printf("D never blocked in msgrcv\n"); return 3; }
     int rm = msgctl(q2, IPC_RMID, NULL);
     int sd = 0;
     waitpid(d, &sd, 0);
