@@ -51,6 +51,8 @@ def handle(args: argparse.Namespace) -> int:
         return exitcodes.TRACE_WRITE
     rec = Recorder(writer)
     tracer = Tracer(rec)
+    tracer.on_tick = rec.tick
+    tracer.tick_wanted = rec.tick_wanted
     status: int | None = None
     try:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 
@@ -50,10 +51,22 @@ def handle(args: argparse.Namespace) -> int:
         for note in rep.notes:
             print(f"scribe: {note}", file=sys.stderr)
         rep.notes.clear()
+        stopped: list[int] = []
+
+        def stop(signo: int) -> None:
+            stopped.append(signo)
+            tracer.kill_all()
+
         try:
             status = run_traced(tracer, argv, env, cwd=cwd, path=path, setup=D.child_setup,
-                                on_started=rep.first_process)
+                                on_started=rep.first_process, stop=stop)
+            if stopped:
+                print(f"scribe: replay stopped by {signal.Signals(stopped[0]).name}", file=sys.stderr)
+                return 128 + stopped[0]
         except ReplayError as exc:
+            if stopped:
+                print(f"scribe: replay stopped by {signal.Signals(stopped[0]).name}", file=sys.stderr)
+                return 128 + stopped[0]
             print(f"scribe: {exc}", file=sys.stderr)
             return exc.code
         except LaunchError as exc:

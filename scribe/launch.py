@@ -66,10 +66,15 @@ def ptrace_refused(exc: OSError) -> LaunchError:
 
 @dataclass
 class Forwarder:
-    """Relays terminating signals that reach scribe to the program."""
+    """Relays terminating signals that reach scribe to the program.
+
+    With `stop` set (replay), such a signal ends the replay instead: the
+    recorded program only ever gets the signals its trace holds.
+    """
 
     target_pgid: int = 0
     saved: dict[int, object] | None = None
+    stop: Callable[[int], None] | None = None
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
@@ -82,6 +87,9 @@ class Forwarder:
         self.saved[signal.SIGPIPE] = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     def _relay(self, signo: int, _frame: object) -> None:
+        if self.stop is not None:
+            self.stop(signo)
+            return
         if self.target_pgid > 0:
             try:
                 os.killpg(self.target_pgid, signo)
@@ -140,7 +148,8 @@ def become_subreaper() -> None:
 
 def run_traced(tracer: "object", argv: list[str], env: dict[str, str], *, cwd: str | None = None,
                path: str | None = None, setup: Callable[[], None] | None = None,
-               on_started: Callable[[object], None] | None = None) -> int:
+               on_started: Callable[[object], None] | None = None,
+               stop: Callable[[int], None] | None = None) -> int:
     """Start argv under `tracer` (a virt.tracer.Tracer) and trace to the end.
 
     Returns the first process's raw wait status. Raises LaunchError.
@@ -150,7 +159,7 @@ def run_traced(tracer: "object", argv: list[str], env: dict[str, str], *, cwd: s
     assert isinstance(tracer, Tracer)
     exe = path if path is not None else resolve(argv[0], env.get("PATH"))
     become_subreaper()
-    fwd = Forwarder()
+    fwd = Forwarder(stop=stop)
     fwd.install()
     try:
         try:

@@ -47,6 +47,9 @@ EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
 NOT_TRACED = frozenset({nr("rt_sigreturn")})  # restores registers from the stack: deterministic
 MAP_ANONYMOUS = 0x20
+TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
+PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+                "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 CLONE_VFORK = 0x4000
 
 NONBLOCKING_NRS = frozenset(S.BY_NAME[n].nr for n in D.NONBLOCKING if n in S.BY_NAME)
@@ -101,12 +104,43 @@ class Recorder(Vee):
                 return False
             self.runner = t
             t.policy["boundary"] = True
+            t.policy["granted"] = time.monotonic()
             if ev is not None:
                 self.append(ev)
             return True
         self.waiters.append((t, ev, go))
         t.held = True
         return False
+
+    # -- preemption ------------------------------------------------------------
+    def tick_wanted(self) -> bool:
+        return self.runner is not None and bool(self.waiters)
+
+    def tick(self) -> None:
+        """A tracee has run user code for a whole slice while others wait."""
+        t = self.runner
+        if t is None or not self.waiters or t.policy.get("preempt"):
+            return
+        if time.monotonic() - t.policy.get("granted", 0.0) < TIME_SLICE:  # type: ignore[operator]
+            return
+        t.policy["preempt"] = True
+        try:
+            P.interrupt(t.tid)
+        except OSError:
+            t.policy.pop("preempt", None)
+
+    def interrupted(self, t: Tracee) -> bool:
+        if not t.policy.pop("preempt", None) or self.runner is not t:
+            return False
+        # Where it stopped, without performance counters: the instruction
+        # pointer and every general register. Replay stops it where they match.
+        t.load_regs()
+        self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
+        self.runner = None
+        self.waiters.append((t, Input(t.vtid, "resume", 0, 0), None))
+        t.held = True
+        self._grant_next()
+        return True
 
     def give_up(self, t: Tracee) -> None:
         if self.runner is t:
@@ -120,7 +154,10 @@ class Recorder(Vee):
                 continue
             self.runner = t
             t.policy["boundary"] = True
+            t.policy["granted"] = time.monotonic()
             if ev is not None:
+                if isinstance(ev, Input):
+                    ev.time_ns = self.now()
                 self.append(ev)
             if go is not None:
                 t.held = False

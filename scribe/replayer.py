@@ -37,7 +37,7 @@ import sys
 from typing import IO, Any, Callable, Iterator
 
 from scribe import determinism as D
-from scribe.recorder import NONBLOCKING_NRS, Recorder
+from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import decode
 from virt import ptrace_api as P
@@ -439,6 +439,22 @@ class Replayer(Vee):
             self.dying.add(t)
         self.tracer.finish_entry(t, RUN)
 
+    def _check_inputs(self, n: int, t: Tracee, ev: Syscall) -> None:
+        """The memory the call reads (paths, data written...) must be what it was."""
+        if not ev.reads:
+            return
+        try:
+            live = S.entry_inputs(t.nr, t.args, t)
+        except Exception:
+            return
+        recorded = [(a, d) for a, d in ev.reads if isinstance(d, bytes)]
+        mine = [(a, d) for a, d in live if len(d) < 4096]
+        if recorded != mine[:len(recorded)] and len(recorded) == len(mine):
+            for (a, d), (a2, d2) in zip(recorded, mine):
+                if (a, d) != (a2, d2):
+                    raise Divergence(n, t.vtid, f"{describe(ev)} reading {d[:40]!r} at {a:#x}",
+                                     f"the same call with {d2[:40]!r} there")
+
     def _check_args(self, n: int, t: Tracee, ev: Syscall, live: str) -> None:
         if t.nr in NO_COMPARE or not self.started:
             return
@@ -447,6 +463,7 @@ class Replayer(Vee):
             diff = [f"arg {i}: {t.args[i]:#x} (recorded {ev.args[i]:#x})"
                     for i in range(count) if t.args[i] != ev.args[i]]
             raise Divergence(n, t.vtid, describe(ev).rsplit(" = ", 1)[0], f"{live} [{'; '.join(diff)}]")
+        self._check_inputs(n, t, ev)
 
     def _translate_executed(self, t: Tracee, ev: Syscall) -> bool:
         """Prepare an executed call; False: emulate it after all."""
@@ -524,6 +541,59 @@ class Replayer(Vee):
     def _after_release(self, t: Tracee) -> None:
         self._boundary_signals(t)
 
+    # -- preemption points ---------------------------------------------------------
+    def resuming(self, t: Tracee) -> None:
+        """Before the runner goes on: if the recorder preempted it next, set a
+        breakpoint where it was stopped."""
+        if self.runner is not t or "bp" in t.policy or not self.started:
+            return
+        item = self.next_of(t.vtid)
+        if item is None or not isinstance(item[1], Input) or item[1].what != "preempt":
+            return
+        regs = list(item[1].value)
+        addr = int(regs[0])
+        try:
+            orig = t.read(addr, 1)
+            t.write(addr, b"\xcc")
+        except OSError as exc:
+            raise Divergence(item[0], t.vtid, f"to be preempted at {addr:#x}",
+                             f"not have that code mapped ({exc})") from None
+        t.policy["bp"] = (addr, orig, regs)
+
+    def _at_breakpoint(self, t: Tracee) -> bool:
+        """A SIGTRAP: is it our preemption breakpoint? Handle it if so."""
+        bp = t.policy.get("bp")
+        if bp is None:
+            return False
+        addr, orig, regs = bp  # type: ignore[misc]
+        t.load_regs()
+        if t.regs.rip - 1 != addr:
+            return False
+        t.write(addr, orig)
+        t.regs.rip = addr
+        t.regs_dirty = True
+        if t.regs.rsp == int(regs[1]) and t.regs.rbp == int(regs[2]):
+            # Same instruction, same frame. Without a branch counter the
+            # iteration cannot be told apart: take the recorded registers (a
+            # loop counter in a register becomes what it was). If the code
+            # also wrote memory per iteration, later checks report it.
+            for name, value in zip(PREEMPT_REGS, regs):
+                setattr(t.regs, name, int(value))
+            t.regs_dirty = True
+            del t.policy["bp"]
+
+            def preempted(n: int, ev: Any) -> None:
+                if not isinstance(ev, Input) or ev.what != "preempt":
+                    raise Divergence(n, t.vtid, describe(ev), "a preemption point")
+                self.park(t, lambda n2, ev2: self.tracer.resume(t))
+            self.park(t, preempted)
+            return True
+        # The same instruction in another state (an earlier loop iteration):
+        # step over it and put the breakpoint back.
+        t.policy["stepping"] = True
+        t.policy["singlestep"] = True
+        return True
+
     # -- signals -----------------------------------------------------------------
     def _boundary_signals(self, t: Tracee) -> None:
         """If the trace delivers a signal right here, raise it before t runs."""
@@ -539,6 +609,14 @@ class Replayer(Vee):
         self.tracer.finish_entry(t, SKIP)
 
     def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
+        if signo == _signal.SIGTRAP:
+            if t.policy.pop("stepping", None):
+                bp = t.policy.get("bp")
+                if bp is not None:
+                    t.write(bp[0], b"\xcc")  # type: ignore[index]
+                return 0
+            if self._at_breakpoint(t):
+                return 0
         ev = t.policy.pop("deliver", None)
         if isinstance(ev, Signal) and ev.signo == signo:
             P.setsiginfo(t.tid, ev.siginfo)

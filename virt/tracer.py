@@ -28,6 +28,7 @@ import errno
 import os
 import signal
 import struct
+import time
 from typing import Callable, Iterable, NewType
 
 from virt import ptrace_api as P
@@ -265,6 +266,13 @@ class Interceptor:
     def group_stop(self, t: Tracee, signo: int) -> None:
         pass
 
+    def interrupted(self, t: Tracee) -> bool:
+        """A PTRACE_INTERRUPT stop. Return True if the policy holds the tracee."""
+        return False
+
+    def resuming(self, t: Tracee) -> None:
+        """The tracee is about to run (registers not yet written back)."""
+
 
 class Tracer:
     """Runs one program and all its descendants under one interceptor."""
@@ -282,6 +290,12 @@ class Tracer:
         # Live debugging: when this says so (between stops), run() returns
         # None with every tracee stopped; calling run() again goes on.
         self.pause_when: Callable[[], bool] | None = None
+        # Preemption: while tick_wanted() says so, waiting for a stop gives
+        # up after tick_interval seconds and calls on_tick() (the recorder
+        # then interrupts a tracee that has run user code too long).
+        self.on_tick: Callable[[], None] | None = None
+        self.tick_wanted: Callable[[], bool] | None = None
+        self.tick_interval = 0.05
 
     # -- starting ----------------------------------------------------------
     def filter_program(self) -> bytes | None:
@@ -382,11 +396,14 @@ class Tracer:
     # -- resuming -----------------------------------------------------------
     def resume(self, t: Tracee, sig: int = 0) -> None:
         """Let a stopped tracee go on, with an exit stop if one is wanted."""
+        self.ic.resuming(t)
         t.flush_regs()
         t.stopped = False
         t.held = False
         try:
-            if t.want_exit or not self.use_seccomp:
+            if t.policy.pop("singlestep", False):
+                P.singlestep(t.tid, sig)
+            elif t.want_exit or not self.use_seccomp:
                 P.syscall(t.tid, sig)
             else:
                 P.cont(t.tid, sig)
@@ -397,6 +414,17 @@ class Tracer:
     # -- the loop -----------------------------------------------------------
     def run(self) -> int:
         """Trace until every tracee is gone; return the first process's status."""
+        if self.on_tick is None:
+            return self._loop()
+        # sigtimedwait needs SIGCHLD pending, not discarded: block it here
+        # (tracees start with an empty mask: Tracer.start resets it).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+        try:
+            return self._loop()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def _loop(self) -> int:
         waitpid = os.waitpid
         tracees = self.tracees
         while tracees or self.unknown_stops:
@@ -405,7 +433,14 @@ class Tracer:
             if self.pause_when is not None and self.pause_when():
                 return None  # type: ignore[return-value]  # paused: run() again to go on
             try:
-                pid, status = waitpid(-1, WALL)
+                if self.on_tick is not None and self.tick_wanted is not None and self.tick_wanted():
+                    got = self._timed_wait()
+                    if got is None:
+                        self.on_tick()
+                        continue
+                    pid, status = got
+                else:
+                    pid, status = waitpid(-1, WALL)
             except ChildProcessError:
                 break
             except InterruptedError:  # pragma: no cover - PEP 475 retries
@@ -414,8 +449,25 @@ class Tracer:
             if t is None:
                 self._unknown(pid, status)
                 continue
-            self._dispatch(t, status)
+            try:
+                self._dispatch(t, status)
+            except P.PtraceFailure as exc:
+                if exc.errno != errno.ESRCH:
+                    raise
+                # Killed while we handled its stop (SIGKILL, its group's
+                # exit): its death notification comes next.
         return self.first_status if self.first_status is not None else 0
+
+    def _timed_wait(self) -> tuple[int, int] | None:
+        """waitpid that gives up after tick_interval (SIGCHLD is blocked in run)."""
+        deadline = time.monotonic() + self.tick_interval
+        while True:
+            pid, status = os.waitpid(-1, WALL | os.WNOHANG)
+            if pid:
+                return pid, status
+            left = deadline - time.monotonic()
+            if left <= 0 or signal.sigtimedwait([signal.SIGCHLD], left) is None:
+                return None
 
     def _dispatch(self, t: Tracee, status: int) -> None:
         if os.WIFSTOPPED(status):
@@ -446,7 +498,7 @@ class Tracer:
                     except P.PtraceFailure:
                         pass
                     t.stopped = False
-                else:
+                elif not self.ic.interrupted(t):
                     self.resume(t)
             elif event in (P.EVENT_FORK, P.EVENT_VFORK, P.EVENT_CLONE):
                 self._fork_event(t, event)
