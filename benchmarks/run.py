@@ -513,7 +513,6 @@ def run_scalability(cs: dict[str, Contender], wl: workloads.Workload, *, levels:
     res["contender"] = who
     if who != "record":
         res["note"] = f"scribe record is n/a ({cs['record'].reason}); measured `scribe run` instead"
-    sc = scribe_cmd()
     wrapper = [sys.executable, os.path.join(HERE, "rsswrap.py")]
     env = dict(os.environ, **wl.env)
     data: dict[int, dict[str, list[Any]]] = {k: {"walls": [], "makespan": [], "rss": [], "nwalls": [],

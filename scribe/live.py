@@ -51,7 +51,7 @@ from typing import Any
 from scribe import determinism as D
 from scribe.replayer import Divergence, EndOfTrace, Replayer, ReplayError
 from traces import Exec, Exit, Input, Spawn, Syscall, TraceReader, Unknown
-from tui.live import Breakpoint, Frame, LiveUnavailable, MapEntry, Stop
+from scribe.live_api import Breakpoint, Frame, LiveUnavailable, MapEntry, Stop
 from virt import syscalls as S
 from virt.filter import EventFilter
 from virt.memory import MemoryReadError, RecordedMemory

@@ -36,7 +36,7 @@ from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWrit
 from virt import ptrace_api as P
 from virt import syscalls as S
 from virt.memory import MemoryReadError
-from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
+from virt.tracer import HOLD, RUN_EXIT, SKIP, Tracee
 from virt.vee import Vee, nr
 
 SYNC_FAULTS = frozenset({_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.SIGFPE,

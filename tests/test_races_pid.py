@@ -65,7 +65,7 @@ def harness_reuse(out: str, mode: str, argv: list[str]) -> int:
     With the pin, B cannot finish exiting while A's call is in flight, so A's
     signal reaches B; without it (mode "nopin") the signal would kill C.
     """
-    from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracer
+    from virt.tracer import HOLD, RUN, RUN_EXIT, Tracer
     from virt.vee import Vee, _i32
 
     log: dict[str, object] = {"b_real": 0, "c_real": 0, "a_released_at": ""}

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from virt.memory import Memory, MemoryReadError, RecordedMemory
-from virt.syscalls import (BY_NAME, NR, SYSCALLS, UNCOVERED, entry_inputs, writes_memory,
+from virt.syscalls import (NR, SYSCALLS, UNCOVERED, entry_inputs, writes_memory,
                            written_ranges)
 
 

@@ -587,7 +587,6 @@ class Tracer:
     def _fork_event(self, parent: Tracee, event: int) -> None:
         tid = P.geteventmsg(parent.tid)
         parent.load_regs()
-        kind = {P.EVENT_FORK: 0, P.EVENT_VFORK: 1, P.EVENT_CLONE: 2}[event]
         # Only clone and clone3 have flags; fork's and vfork's argument
         # registers hold leftovers.
         if parent.nr == 56 and parent.args:

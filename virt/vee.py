@@ -24,7 +24,7 @@ from virt import syscalls as S
 from virt.ipcns import MSG, SEM, SHM, IpcNamespace
 from virt.memory import MemoryReadError
 from virt.pidns import PidNamespace
-from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Interceptor, Tracee, signed
+from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Interceptor, Tracee
 
 Handler = Callable[[Tracee], int]
 

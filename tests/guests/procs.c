@@ -18,7 +18,7 @@ int main(void) {
     clock_gettime(CLOCK_REALTIME, &ts);
     srand((unsigned)(ts.tv_nsec ^ getpid()));
     printf("time=%ld.%09ld rand=%d pid=%d\n", (long)ts.tv_sec, ts.tv_nsec, rand(), getpid());
-    signal(SIGUSR1, on_usr1);
+    signal(SIGRTMIN + 1, on_usr1);  /* real-time: three sends, three deliveries */
 
     int p[2];
     if (pipe(p) != 0) return 1;
@@ -41,7 +41,7 @@ int main(void) {
 
     pid_t sig_kid = fork();
     if (sig_kid == 0) {
-        for (int i = 0; i < 3; i++) kill(getppid(), SIGUSR1);
+        for (int i = 0; i < 3; i++) kill(getppid(), SIGRTMIN + 1);
         _exit(0);
     }
     waitpid(sig_kid, &st, 0);
