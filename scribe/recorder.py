@@ -47,6 +47,7 @@ EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
 NOT_TRACED = frozenset({nr("rt_sigreturn")})  # restores registers from the stack: deterministic
 MAP_ANONYMOUS = 0x20
+ERESTART = frozenset({-512, -513, -514, -516})
 TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
@@ -294,6 +295,11 @@ class Recorder(Vee):
         super().syscall_exit(t)
         res = t.result
         nr_ = t.nr
+        if res in ERESTART and t.policy.get("preempt"):
+            # Our own PTRACE_INTERRUPT reached a blocked call: the kernel
+            # restarts it by itself; the program sees nothing, nor does the trace.
+            t.policy.pop("rec_inputs", None)
+            return
         writes: list[tuple[int, bytes | BlobRef]] = []
         if res >= 0 or res < -4095 or nr_ in (nr("read"), nr("recvmsg")):
             try:

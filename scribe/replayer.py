@@ -69,8 +69,12 @@ WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", n
                nr("pwritev2"): "iov"}
 DUP, DUP2, DUP3, FCNTL, CLOSE = nr("dup"), nr("dup2"), nr("dup3"), nr("fcntl"), nr("close")
 
-LOOKAHEAD_LIMIT = 2_000_000
-BLOB_CACHE = 512 << 20
+# Events read ahead of the head of the trace to find a thread's next one
+# (about 600 bytes each in memory). A thread whose next event is further
+# away (it sat in a blocking call while others made many calls) waits at its
+# syscall stop until that event comes within reach: memory stays bounded.
+LOOKAHEAD_LIMIT = 100_000
+BLOB_CACHE = 128 << 20
 
 
 class _Live:
@@ -130,6 +134,8 @@ class Replayer(Vee):
         self.exhausted = False
         self.by_vtid: dict[int, Tracee] = {}
         self.parked: dict[int, Callable[[int, Any], None]] = {}
+        # Threads held at a syscall entry whose next event lies beyond the lookahead.
+        self.far_entry: dict[int, Tracee] = {}
         self.started = False
         self.echo = echo
         self.out = stdout if stdout is not None else sys.stdout.buffer
@@ -232,7 +238,15 @@ class Replayer(Vee):
                 break  # one tracee in user code at a time, as when recording
             cb = self.parked.pop(ev.tid, None)
             if cb is None:
-                break
+                far = self.far_entry.pop(ev.tid, None)
+                if far is None:
+                    break
+                # Its next event is the head now: handle the entry it waits at.
+                self.runner = far
+                action = self.syscall_entry(far)
+                if action != HOLD:
+                    self.tracer.finish_entry(far, action)
+                continue
             self.consume()
             self.runner = self.by_vtid.get(ev.tid)
             cb(n, ev)
@@ -385,6 +399,7 @@ class Replayer(Vee):
     def exited(self, t: Tracee, status: int) -> None:
         super().exited(t, status)
         self.parked.pop(t.vtid, None)
+        self.far_entry.pop(t.vtid, None)
         if self.runner is t:
             self.runner = None
 
@@ -404,6 +419,12 @@ class Replayer(Vee):
     def syscall_entry(self, t: Tracee) -> int:
         item = self.next_of(t.vtid)
         live = _Live(t)
+        if item is None and not self.exhausted:
+            # Beyond the lookahead: wait here until the trace comes that far.
+            self.far_entry[t.vtid] = t
+            if self.runner is t:
+                self.runner = None
+            return HOLD
         if item is None:
             raise self.end_of_trace(t, live)
         n, ev = item
@@ -494,9 +515,25 @@ class Replayer(Vee):
             self._after_release(t)
             return
         item = self.next_of(t.vtid)
+        if item is None and not self.exhausted:
+            # Beyond the lookahead: check the exit when its event comes.
+            def far(n2: int, ev2: Any) -> None:
+                self._exit_checked(t, n2, ev2)
+                self._apply_writes(t, ev2)
+                self._release(t)
+            self.park(t, far)
+            return
         if item is None:
             raise self.end_of_trace(t, decode.format_syscall(t.nr, t.args, t.result))
-        n, ev = item
+        self._exit_checked(t, *item)
+
+        def go(n2: int, ev2: Any) -> None:
+            self._apply_writes(t, ev2)
+            self._release(t)
+        self.park(t, go)
+
+    def _exit_checked(self, t: Tracee, n: int, ev: Any) -> None:
+        """The live exit matches the recorded one: take its result."""
         if not isinstance(ev, Syscall) or ev.nr != t.nr:
             raise Divergence(n, t.vtid, describe(ev), decode.format_syscall(t.nr, t.args, t.result))
         res = t.result
@@ -507,22 +544,25 @@ class Replayer(Vee):
             self.ipc["shm"].bind_as(res, ev.result)
         t.set_result(ev.result)
 
-        def go(n2: int, ev2: Any) -> None:
-            self._apply_writes(t, ev2)
-            self._release(t)
-        self.park(t, go)
-
     def _emulate(self, t: Tracee, ev: Syscall) -> None:
         if not isinstance(ev, Syscall) or ev.nr != t.nr:
             raise Divergence(None, t.vtid, describe(ev), S.info(t.nr).name)
         self._echo(t, ev)
         self._track_fds(t, ev)
         self._apply_writes(t, ev)
-        t.skip(ev.result)
         if ev.result in ERESTART:
+            if self._next_signal(t) is None:
+                # Interrupted without a signal (a ptrace stop): the kernel ran
+                # it again. Rewind it; its rerun is the next recorded call.
+                t.skip(t.nr)
+                t.regs.rip -= 2
+                self.tracer.finish_entry(t, SKIP)
+                return
+            t.skip(ev.result)
             t.policy["restart"] = t.nr
             self.tracer.finish_entry(t, RUN_EXIT)
             return
+        t.skip(ev.result)
         self._boundary_signals(t)
         self.tracer.finish_entry(t, SKIP)
 

@@ -396,11 +396,11 @@ class Tracer:
     # -- resuming -----------------------------------------------------------
     def resume(self, t: Tracee, sig: int = 0) -> None:
         """Let a stopped tracee go on, with an exit stop if one is wanted."""
-        self.ic.resuming(t)
-        t.flush_regs()
         t.stopped = False
         t.held = False
         try:
+            self.ic.resuming(t)
+            t.flush_regs()
             if t.policy.pop("singlestep", False):
                 P.singlestep(t.tid, sig)
             elif t.want_exit or not self.use_seccomp:
@@ -429,7 +429,11 @@ class Tracer:
         tracees = self.tracees
         while tracees or self.unknown_stops:
             if self.on_idle is not None:
-                self.on_idle()
+                try:
+                    self.on_idle()
+                except P.PtraceFailure as exc:
+                    if exc.errno != errno.ESRCH:
+                        raise  # else: a tracee was killed under the policy's feet
             if self.pause_when is not None and self.pause_when():
                 return None  # type: ignore[return-value]  # paused: run() again to go on
             try:
