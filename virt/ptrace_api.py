@@ -71,10 +71,16 @@ class PtraceFailure(OSError):
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# No argtypes: with them every call converts each argument through
+# c_long/c_void_p (~0.4 µs a call, three calls a stop). Without, ctypes
+# passes a Python int as a C int (libffi sign-extends it to the 64-bit
+# register glibc's variadic ptrace reads) and a ctypes pointer object as is;
+# so requests, pids, signals and options go as ints, and addresses only as
+# preallocated pointer objects (`ref`, `_msg_ref`) or None (NULL).
 _raw = _libc.ptrace
-_raw.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
 _raw.restype = ctypes.c_long
 _get_errno = ctypes.get_errno
+_byref = ctypes.byref
 
 # python-ptrace's binding is the reference; we keep a direct handle to the same
 # libc entry point for the hot path (its wrapper formats a message string on
@@ -82,14 +88,25 @@ _get_errno = ctypes.get_errno
 assert _pf.PTRACE_GETREGS == PTRACE_GETREGS
 
 
-def _call(req: int, pid: int, addr: int | None, data: int | None, op: str) -> int:
-    r = _raw(req, pid, addr, data)
-    if r == -1:
-        err = _get_errno()
-        if err:
-            raise PtraceFailure(op, pid, err)
+def _failed(op: str, pid: int, r: int) -> int:
+    """A call returned -1: raise its errno (PTRACE_PEEK* may return -1 with errno 0)."""
+    err = _get_errno()
+    if err:
+        raise PtraceFailure(op, pid, err)
     return r
 
+
+def _call(req: int, pid: int, addr: int | None, data: int | None, op: str) -> int:
+    """Any request; addr and data as ints of any size (converted here)."""
+    r = _raw(req, pid, None if not addr else ctypes.c_void_p(addr),
+             None if not data else ctypes.c_void_p(data))
+    if r == -1:
+        return _failed(op, pid, r)
+    return r
+
+
+# The hot requests call _raw directly (one Python frame less); their
+# int arguments all fit a C int.
 
 def seize(pid: int, options: int) -> None:
     _call(PTRACE_SEIZE, pid, 0, options, "SEIZE")
@@ -100,51 +117,76 @@ def setoptions(pid: int, options: int) -> None:
 
 
 def cont(pid: int, sig: int = 0) -> None:
-    _call(PTRACE_CONT, pid, 0, sig, "CONT")
+    if _raw(PTRACE_CONT, pid, None, sig) == -1:
+        _failed("CONT", pid, -1)
 
 
 def syscall(pid: int, sig: int = 0) -> None:
-    _call(PTRACE_SYSCALL, pid, 0, sig, "SYSCALL")
+    if _raw(PTRACE_SYSCALL, pid, None, sig) == -1:
+        _failed("SYSCALL", pid, -1)
 
 
 def singlestep(pid: int, sig: int = 0) -> None:
-    _call(PTRACE_SINGLESTEP, pid, 0, sig, "SINGLESTEP")
+    if _raw(PTRACE_SINGLESTEP, pid, None, sig) == -1:
+        _failed("SINGLESTEP", pid, -1)
 
 
 def listen(pid: int) -> None:
-    _call(PTRACE_LISTEN, pid, 0, 0, "LISTEN")
+    if _raw(PTRACE_LISTEN, pid, None, 0) == -1:
+        _failed("LISTEN", pid, -1)
 
 
 def interrupt(pid: int) -> None:
-    _call(PTRACE_INTERRUPT, pid, 0, 0, "INTERRUPT")
+    if _raw(PTRACE_INTERRUPT, pid, None, 0) == -1:
+        _failed("INTERRUPT", pid, -1)
 
 
 def detach(pid: int, sig: int = 0) -> None:
-    _call(PTRACE_DETACH, pid, 0, sig, "DETACH")
+    if _raw(PTRACE_DETACH, pid, None, sig) == -1:
+        _failed("DETACH", pid, -1)
+
+
+def regs_ref(regs: Regs) -> object:
+    """A reusable pointer argument to `regs` for getregs_ref/setregs_ref."""
+    return _byref(regs)
 
 
 def getregs(pid: int, regs: Regs) -> Regs:
-    _call(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs), "GETREGS")
+    if _raw(PTRACE_GETREGS, pid, None, _byref(regs)) == -1:
+        _failed("GETREGS", pid, -1)
     return regs
 
 
 def setregs(pid: int, regs: Regs) -> None:
-    _call(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs), "SETREGS")
+    if _raw(PTRACE_SETREGS, pid, None, _byref(regs)) == -1:
+        _failed("SETREGS", pid, -1)
+
+
+def getregs_ref(pid: int, ref: object) -> None:
+    """getregs into the structure `ref` (from regs_ref) points to."""
+    if _raw(PTRACE_GETREGS, pid, None, ref) == -1:
+        _failed("GETREGS", pid, -1)
+
+
+def setregs_ref(pid: int, ref: object) -> None:
+    if _raw(PTRACE_SETREGS, pid, None, ref) == -1:
+        _failed("SETREGS", pid, -1)
 
 
 _msg = ctypes.c_ulong()
-_msg_addr = ctypes.addressof(_msg)
+_msg_ref = _byref(_msg)
 
 
 def geteventmsg(pid: int) -> int:
-    _call(PTRACE_GETEVENTMSG, pid, 0, _msg_addr, "GETEVENTMSG")
+    if _raw(PTRACE_GETEVENTMSG, pid, None, _msg_ref) == -1:
+        _failed("GETEVENTMSG", pid, -1)
     return _msg.value
 
 
 def getsiginfo(pid: int) -> bytes | None:
     """The raw 128-byte siginfo, or None for a group-stop (EINVAL)."""
     buf = ctypes.create_string_buffer(SIGINFO_SIZE)
-    r = _raw(PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(buf))
+    r = _raw(PTRACE_GETSIGINFO, pid, None, buf)
     if r == -1:
         err = _get_errno()
         if err == _errno.EINVAL:
@@ -155,13 +197,13 @@ def getsiginfo(pid: int) -> bytes | None:
 
 def setsiginfo(pid: int, info: bytes) -> None:
     buf = ctypes.create_string_buffer(info[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0"), SIGINFO_SIZE)
-    _call(PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(buf), "SETSIGINFO")
+    if _raw(PTRACE_SETSIGINFO, pid, None, buf) == -1:
+        _failed("SETSIGINFO", pid, -1)
 
 
 PTRACE_GET_SYSCALL_INFO = 0x420E
 AUDIT_ARCH_X86_64 = 0xC000003E
 _sysinfo = ctypes.create_string_buffer(8)
-_sysinfo_addr = ctypes.addressof(_sysinfo)
 
 
 def syscall_arch(pid: int, rip: int, mem_fd: Callable[[], int]) -> int:
@@ -172,7 +214,7 @@ def syscall_arch(pid: int, rip: int, mem_fd: Callable[[], int]) -> int:
     it too; without seccomp the tracer must ask). Old kernels lack
     PTRACE_GET_SYSCALL_INFO (5.3): then look at the instruction before rip.
     """
-    r = _raw(PTRACE_GET_SYSCALL_INFO, pid, 8, _sysinfo_addr)
+    r = _raw(PTRACE_GET_SYSCALL_INFO, pid, 8, _sysinfo)
     if r >= 8:
         return int.from_bytes(_sysinfo.raw[4:8], "little")
     try:
