@@ -103,3 +103,15 @@ def test_kill_minus_one_stays_inside(guest, scribe):
     proc = scribe("run", "--", "sh", "-c", "sleep 30 & sleep 30 & kill -TERM -1; wait; echo done")
     assert proc.returncode == 0
     assert proc.stdout.strip() == "done"
+
+
+def test_proc_stat_and_status_show_virtual_pids(scribe):
+    proc = scribe("run", "--", "sh", "-c",
+                  'cat /proc/self/status; echo; cut -d" " -f1,4,5,6 /proc/$$/stat')
+    assert proc.returncode == 0, proc.stderr
+    status = dict(line.split(":\t", 1) for line in proc.stdout.splitlines() if ":\t" in line)
+    assert status["Pid"] == status["Tgid"] == "2"      # cat, the shell's child
+    assert status["PPid"] == "1"
+    assert status["TracerPid"] == "0"                  # the tracer is outside the VEE
+    assert status["NSpid"] == "2"
+    assert proc.stdout.splitlines()[-1] == "1 0 1 0"   # shell: pid, ppid, pgrp, session

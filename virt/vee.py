@@ -45,6 +45,41 @@ IPC_RMID = 0
 IPC_STAT = 2
 
 _PROC_RE = re.compile(rb"^/proc/(\d+)(/task/(\d+))?(?=/|$)")
+_PROC_FILE_RE = re.compile(rb"^/proc/(\d+|self|thread-self)(/task/\d+)?/(stat|status)$")
+_STATUS_KEYS = (b"Pid:", b"PPid:", b"Tgid:", b"TracerPid:", b"NSpid:", b"NStgid:", b"NSpgid:", b"NSsid:")
+
+
+def translate_proc_text(raw: bytes, to_virtual: Callable[[int], int]) -> bytes:
+    """Pids in the text of /proc/<pid>/stat or status, real -> virtual.
+
+    stat: fields 1 (pid), 4 (ppid), 5 (pgrp), 6 (session) and 8 (tpgid);
+    status: Pid, PPid, Tgid, TracerPid (the tracer is outside: 0) and the
+    NS* lines (the namespace view is ours: one level).
+    """
+    if raw.startswith(b"Name:"):
+        out = []
+        for line in raw.split(b"\n"):
+            key = line.split(b"\t", 1)[0]
+            if key in _STATUS_KEYS:
+                vals = line.split(b"\t", 1)[1].split() if b"\t" in line else []
+                v = to_virtual(int(vals[0])) if vals and vals[0].isdigit() else 0
+                if key == b"TracerPid:":
+                    v = 0
+                line = key + b"\t" + str(v).encode()
+            out.append(line)
+        return b"\n".join(out)
+    close = raw.rfind(b")")
+    if close < 0 or not raw[:1].isdigit():
+        return raw
+    head, rest = raw[:close + 1], raw[close + 1:]
+    pid_s, comm = head.split(b" ", 1)
+    fields = rest.split(b" ")
+    # rest starts with " state ppid pgrp session tty tpgid ...": index 0 is ''.
+    for i in (2, 3, 4, 6):
+        if i < len(fields) and fields[i].lstrip(b"-").isdigit():
+            val = int(fields[i])
+            fields[i] = str(to_virtual(val) if val > 0 else val).encode()
+    return str(to_virtual(int(pid_s))).encode() + b" " + comm + b" ".join(fields)
 
 # Syscalls that bypass interposition or make replay nondeterministic: ENOSYS.
 REFUSED = ("rseq", "io_uring_setup", "io_uring_enter", "io_uring_register")
@@ -76,6 +111,8 @@ class Vee(Interceptor):
         self.held_creators: list[Tracee] = []
         self.vppid: dict[int, int] = {}          # vpid -> virtual parent pid
         self.signalfds: set[tuple[int, int]] = set()  # (real tgid, fd)
+        self.procfds: set[tuple[int, int]] = set()    # open /proc/<pid>/stat|status
+        self._open_nrs = {nr(n) for n in ("open", "openat", "openat2") if n in S.BY_NAME}
         # Dead processes not yet reaped by their parent: real pid -> parent vpid.
         # Their ids stay bound (the kernel keeps a zombie's pid) so that
         # wait4 and SIGCHLD still name them.
@@ -363,8 +400,8 @@ class Vee(Interceptor):
         add("set_tid_address", lambda t: self.on_exit(t, lambda tt: tt.set_result(tt.vtid)))
         for name in ("fork", "vfork", "clone", "clone3"):
             add(name, self._fork)
-        add("getpgid", self._getpgid)
-        add("getsid", self._getpgid)
+        add("getpgid", lambda t: self._getpgid(t, os.getpgid))
+        add("getsid", lambda t: self._getpgid(t, os.getsid))
         add("setpgid", self._setpgid)
         add("kill", self._kill)
         add("tkill", self._tkill)
@@ -405,6 +442,7 @@ class Vee(Interceptor):
         add("signalfd4", self._signalfd)
         add("read", self._read)
         add("readv", self._read)
+        add("pread64", self._read)
         add("close", self._close)
         add("readlink", lambda t: self._readlink(t, 0, 1, 2))
         add("readlinkat", lambda t: self._readlink(t, 1, 2, 3))
@@ -423,10 +461,31 @@ class Vee(Interceptor):
     def _fork(self, t: Tracee) -> int:
         return self.on_exit(t, self._result_to_virtual)
 
-    def _getpgid(self, t: Tracee) -> int:
-        if self._translate_pid_arg(t, 0) is None:
+    def _getpgid(self, t: Tracee, ask: Callable[[int], int]) -> int:
+        """getpgid/getsid answered at the seccomp stop: one stop, not two.
+
+        The tracer asks the kernel the same question about the same task
+        (`ask` is os.getpgid or os.getsid; getpgid(0) is the caller's own
+        process): the answer is the kernel's, errors included, translated
+        to virtual as the exit stop would. No reuse race: the task named is
+        a tracee (or a zombie the tracer has not released), so its real id
+        stays its own while we ask.
+        """
+        v = _i32(t.args[0])
+        if v == 0:
+            real = t.tid
+        elif v < 0:
             return t.skip(-errno.ESRCH)
-        return self.on_exit(t, self._result_to_virtual)
+        else:
+            r = self.real_of(v)
+            if r is None:
+                return t.skip(-errno.ESRCH)
+            real = r
+        try:
+            res = ask(real)
+        except OSError as exc:
+            return t.skip(-(exc.errno or errno.ESRCH))
+        return t.skip(self.pids.to_virtual(res) if res > 0 else res)
 
     def _setpgid(self, t: Tracee) -> int:
         if self._translate_pid_arg(t, 0) is None:
@@ -721,10 +780,40 @@ class Vee(Interceptor):
 
     def _close(self, t: Tracee) -> int:
         self.signalfds.discard((t.tgid, _i32(t.args[0])))
+        self.procfds.discard((t.tgid, _i32(t.args[0])))
         return RUN
 
+    def _note_proc_fd(self, t: Tracee) -> None:
+        if t.result >= 0:
+            self.procfds.add((t.tgid, t.result))
+
+    def _proc_content(self, t: Tracee) -> int:
+        """read() of /proc/<pid>/stat or status: the pids in it become virtual.
+
+        Done for one read of the whole file (what ps, top and libraries do);
+        the text may get shorter, and the result says so.
+        """
+        buf, size = t.args[1], t.args[2]
+
+        def done(tt: Tracee) -> None:
+            n = tt.result
+            if n <= 0:
+                return
+            try:
+                raw = tt.read(buf, n)
+            except MemoryReadError:
+                return
+            new = translate_proc_text(raw, self.pids.to_virtual)[:size]
+            if new != raw:
+                tt.write(buf, new)
+                tt.set_result(len(new))
+        return self.on_exit(t, done)
+
     def _read(self, t: Tracee) -> int:
-        if (t.tgid, _i32(t.args[0])) not in self.signalfds or t.nr != nr("read"):
+        key = (t.tgid, _i32(t.args[0]))
+        if key in self.procfds and t.nr in (nr("read"), nr("pread64")):
+            return self._proc_content(t)
+        if key not in self.signalfds or t.nr != nr("read"):
             return RUN
         buf = t.args[1]
 
@@ -777,6 +866,8 @@ class Vee(Interceptor):
                 continue
             if not head.startswith(b"/proc/"):
                 continue
+            if t.nr in self._open_nrs and _PROC_FILE_RE.match(head):
+                self.on_exit(t, self._note_proc_fd)
             m = _PROC_RE.match(head)
             if m is None:
                 continue
