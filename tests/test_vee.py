@@ -115,3 +115,15 @@ def test_proc_stat_and_status_show_virtual_pids(scribe):
     assert status["TracerPid"] == "0"                  # the tracer is outside the VEE
     assert status["NSpid"] == "2"
     assert proc.stdout.splitlines()[-1] == "1 0 1 0"   # shell: pid, ppid, pgrp, session
+
+
+def test_scm_credentials_carry_virtual_pids(guest, scribe, tmp_path):
+    exe = str(guest("vee_creds"))
+    proc = scribe("run", "--", exe)
+    assert proc.returncode == 0, proc.stderr
+    assert "child sent pid=2" in proc.stdout
+    assert "received pid=2 fork=2" in proc.stdout
+    trace = tmp_path / "t.scribe"
+    rec = scribe("record", "-q", "-o", str(trace), "--", exe)
+    rep = scribe("replay", str(trace))
+    assert rec.stdout == rep.stdout == proc.stdout

@@ -443,6 +443,8 @@ class Vee(Interceptor):
         add("read", self._read)
         add("readv", self._read)
         add("pread64", self._read)
+        add("sendmsg", self._sendmsg)
+        add("recvmsg", self._recvmsg)
         add("close", self._close)
         add("readlink", lambda t: self._readlink(t, 0, 1, 2))
         add("readlinkat", lambda t: self._readlink(t, 1, 2, 3))
@@ -782,6 +784,50 @@ class Vee(Interceptor):
         self.signalfds.discard((t.tgid, _i32(t.args[0])))
         self.procfds.discard((t.tgid, _i32(t.args[0])))
         return RUN
+
+    def _cmsg_creds(self, t: Tracee, msg: int) -> list[int]:
+        """Addresses of ucred.pid in the SCM_CREDENTIALS messages of a msghdr."""
+        out: list[int] = []
+        try:
+            control, controllen = struct.unpack("<QQ", t.read(msg + 32, 16))
+            if not control or controllen > 65536:
+                return out
+            raw = t.read(control, controllen)
+        except MemoryReadError:
+            return out
+        off = 0
+        while off + 16 <= len(raw):
+            clen, level, ctype = struct.unpack_from("<Qii", raw, off)
+            if clen < 16:
+                break
+            if level == 1 and ctype == 2 and clen >= 28:  # SOL_SOCKET, SCM_CREDENTIALS
+                out.append(control + off + 16)
+            off += (clen + 7) & ~7
+        return out
+
+    def _sendmsg(self, t: Tracee) -> int:
+        """SCM_CREDENTIALS carries the sender's pid: virtual in, real for the kernel."""
+        if not t.args[1]:
+            return RUN
+        for addr in self._cmsg_creds(t, t.args[1]):
+            v = t.read_i32(addr)
+            r = self.real_of(v) if v > 0 else None
+            if r is None:
+                continue
+            t.write_i32(addr, r)
+            self.on_exit(t, lambda tt, a=addr, vv=v: tt.write_i32(a, vv))
+        return RUN_EXIT if t.policy.get("exit") else RUN
+
+    def _recvmsg(self, t: Tracee) -> int:
+        msg = t.args[1]
+        if not msg:
+            return RUN
+
+        def done(tt: Tracee) -> None:
+            if tt.result >= 0:
+                for addr in self._cmsg_creds(tt, msg):
+                    self._mem_pid_out(tt, addr)
+        return self.on_exit(t, done)
 
     def _note_proc_fd(self, t: Tracee) -> None:
         if t.result >= 0:
