@@ -64,6 +64,7 @@ EMULATE_HERE = frozenset(nr(n) for n in (
     "rt_sigsuspend", "pidfd_send_signal"))
 NO_COMPARE = frozenset({EXECVE, EXECVEAT, nr("rt_sigreturn")})
 SHMGET, SHMAT, SHMCTL = nr("shmget"), nr("shmat"), nr("shmctl")
+RT_SIGSUSPEND = nr("rt_sigsuspend")
 
 WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", nr("pwritev"): "iov",
                nr("pwritev2"): "iov"}
@@ -506,6 +507,8 @@ class Replayer(Vee):
         return True
 
     def syscall_exit(self, t: Tracee) -> None:
+        if t.policy.pop("sigsuspend", None):
+            return  # its recorded signal comes next (expect_signal)
         restart = t.policy.pop("restart", None)
         if restart is not None:
             # An emulated call the recorded signal interrupted: let the kernel
@@ -557,6 +560,15 @@ class Replayer(Vee):
                 t.skip(t.nr)
                 t.regs.rip -= 2
                 self.tracer.finish_entry(t, SKIP)
+                return
+            if t.nr == RT_SIGSUSPEND:
+                # Skipped, the call would not swap in its temporary mask and
+                # the recorded signal would stay blocked. Run it for real with
+                # that signal queued: it returns at once, the kernel delivers
+                # the signal and puts the program's own mask back afterwards.
+                self._chain_signals(t)
+                t.policy["sigsuspend"] = True
+                self.tracer.finish_entry(t, RUN_EXIT)
                 return
             t.skip(ev.result)
             t.policy["restart"] = t.nr
