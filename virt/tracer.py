@@ -32,6 +32,7 @@ import time
 from typing import Callable, Iterable, NewType
 
 from virt import ptrace_api as P
+from virt.memory import MemoryReadError
 
 RealPid = NewType("RealPid", int)
 
@@ -51,6 +52,12 @@ OPTIONS = (
 )
 
 _U64 = (1 << 64) - 1
+_2_64 = 1 << 64
+_SIGN = 1 << 63
+_EVENT_STOP = P.EVENT_STOP
+_EVENT_SECCOMP = P.EVENT_SECCOMP
+_SYSCALL_TRAP = P.SYSCALL_TRAP
+_SIGSTOP = int(signal.SIGSTOP)
 
 
 def signed(v: int) -> int:
@@ -65,7 +72,7 @@ class Tracee:
         "tid", "tgid", "vtid", "vpid", "regs", "regs_dirty", "in_syscall",
         "nr", "args", "want_exit", "stopped", "held", "memfd", "parent",
         "pending_sig", "exiting", "exit_status", "state", "policy",
-        "initial", "resume_sig", "after_exec", "args_changed",
+        "initial", "resume_sig", "after_exec", "args_changed", "regs_ref",
     )
 
     def __init__(self, tid: int, tgid: int) -> None:
@@ -74,6 +81,7 @@ class Tracee:
         self.vtid = 0
         self.vpid = 0
         self.regs = P.new_regs()
+        self.regs_ref = P.regs_ref(self.regs)  # reused pointer argument for GET/SETREGS
         self.regs_dirty = False
         self.in_syscall = False
         self.nr = -1
@@ -98,13 +106,13 @@ class Tracee:
 
     # -- registers --------------------------------------------------------
     def load_regs(self) -> P.Regs:
-        P.getregs(self.tid, self.regs)
+        P.getregs_ref(self.tid, self.regs_ref)
         self.regs_dirty = False
         return self.regs
 
     def flush_regs(self) -> None:
         if self.regs_dirty:
-            P.setregs(self.tid, self.regs)
+            P.setregs_ref(self.tid, self.regs_ref)
             self.regs_dirty = False
 
     def set_arg(self, i: int, value: int) -> None:
@@ -163,12 +171,11 @@ class Tracee:
             self.memfd = -1
 
     def read(self, addr: int, size: int) -> bytes:
-        from virt.memory import MemoryReadError
-
         if size <= 0:
             return b""
+        fd = self.memfd
         try:
-            data = os.pread(self._mem(), size, addr)
+            data = os.pread(fd if fd >= 0 else self._mem(), size, addr)
         except (OSError, OverflowError) as exc:
             raise MemoryReadError(addr, size, f"in {self.tid}: {exc}") from None
         if len(data) != size:
@@ -176,8 +183,6 @@ class Tracee:
         return data
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
-        from virt.memory import MemoryReadError
-
         out = b""
         while len(out) < limit:
             # Read up to the end of the page so an unmapped next page is no error.
@@ -296,6 +301,9 @@ class Tracer:
         self.on_tick: Callable[[], None] | None = None
         self.tick_wanted: Callable[[], bool] | None = None
         self.tick_interval = 0.05
+        # Most policies do nothing in resuming(): skip the call on every stop.
+        self._resuming: Callable[[Tracee], None] | None = (
+            None if type(interceptor).resuming is Interceptor.resuming else interceptor.resuming)
 
     # -- starting ----------------------------------------------------------
     def filter_program(self) -> bytes | None:
@@ -399,9 +407,13 @@ class Tracer:
         t.stopped = False
         t.held = False
         try:
-            self.ic.resuming(t)
-            t.flush_regs()
-            if t.policy.pop("singlestep", False):
+            if self._resuming is not None:
+                self._resuming(t)
+            if t.regs_dirty:
+                P.setregs_ref(t.tid, t.regs_ref)
+                t.regs_dirty = False
+            policy = t.policy
+            if policy and policy.pop("singlestep", False):
                 P.singlestep(t.tid, sig)
             elif t.want_exit or not self.use_seccomp:
                 P.syscall(t.tid, sig)
@@ -474,24 +486,26 @@ class Tracer:
                 return None
 
     def _dispatch(self, t: Tracee, status: int) -> None:
-        if os.WIFSTOPPED(status):
+        if status & 0xFF == 0x7F:  # WIFSTOPPED
             t.stopped = True
             sig = (status >> 8) & 0xFF
             event = status >> 16
             if t.initial:
                 t.initial = False
-                if event == P.EVENT_STOP or sig == signal.SIGSTOP:
+                if event == _EVENT_STOP or sig == _SIGSTOP:
                     self.ic.child_started(t)
                     if not t.held:
                         self.resume(t)
                     return
-            if sig == P.SYSCALL_TRAP:
+            # The two stops of nearly every syscall first (a seccomp stop
+            # is SIGTRAP with event 7; a syscall stop has event 0).
+            if event == _EVENT_SECCOMP:
+                self._syscall_entry(t)
+            elif sig == _SYSCALL_TRAP:
                 if self.use_seccomp or t.in_syscall:
                     self._syscall_exit(t)
                 else:
                     self._syscall_entry(t)
-            elif event == P.EVENT_SECCOMP:
-                self._syscall_entry(t)
             elif event == 0:
                 self._signal_stop(t, sig)
             elif event == P.EVENT_STOP:
@@ -516,8 +530,11 @@ class Tracer:
             self._gone(t, status)
 
     def _syscall_entry(self, t: Tracee) -> None:
-        r = t.load_regs()
-        t.nr = signed(r.orig_rax)
+        P.getregs_ref(t.tid, t.regs_ref)
+        t.regs_dirty = False
+        r = t.regs
+        nr = r.orig_rax
+        t.nr = nr - _2_64 if nr & _SIGN else nr
         t.args = (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9)
         t.in_syscall = True
         if not self.use_seccomp and self._refused(t):
@@ -548,23 +565,27 @@ class Tracer:
                 t.restore_args()
             elif action == RUN:
                 action = RUN_EXIT  # the exit stop puts the registers back
-        t.want_exit = action == RUN_EXIT or not self.use_seccomp
-        if action == SKIP and self.use_seccomp:
-            t.in_syscall = False
-            t.want_exit = False
-        elif action == RUN and self.use_seccomp:
-            t.in_syscall = False
-        if action == SKIP and not self.use_seccomp:
-            # Without seccomp the skip still passes an exit stop, where the
-            # kernel put -ENOSYS: restore the chosen result there.
-            t.policy["skip_result"] = t.regs.rax
+        if self.use_seccomp:
+            if action == SKIP or action == RUN:
+                t.in_syscall = False
+                t.want_exit = False
+            else:
+                t.want_exit = action == RUN_EXIT
+        else:
+            t.want_exit = True
+            if action == SKIP:
+                # Without seccomp the skip still passes an exit stop, where the
+                # kernel put -ENOSYS: restore the chosen result there.
+                t.policy["skip_result"] = t.regs.rax
         self.resume(t)
 
     def _syscall_exit(self, t: Tracee) -> None:
-        t.load_regs()
+        P.getregs_ref(t.tid, t.regs_ref)
+        t.regs_dirty = False
         t.in_syscall = False
         t.want_exit = False
-        skipped = t.policy.pop("skip_result", None)
+        policy = t.policy
+        skipped = policy.pop("skip_result", None) if policy else None
         if skipped is not None:
             t.regs.rax = skipped
             t.regs_dirty = True
