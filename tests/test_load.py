@@ -101,16 +101,7 @@ def test_a_process_tree_fifty_deep(guest, tmp_path):
 
 
 def test_a_hundred_threads(guest, tmp_path):
-    try:
-        rec, _, _ = record_replay(tmp_path, str(guest("load_threads")), "100")
-    except AssertionError as exc:
-        # Known recorder bug (about 1 recording in 8 here): a FUTEX_WAIT is
-        # recorded reading the lock word as 0 although another thread held
-        # the lock when the waiter got the runner token, and replay diverges
-        # there. Reported, not hidden: any other failure still fails.
-        if "diverged" in str(exc) and "FUTEX_WAIT" in str(exc):
-            pytest.xfail(f"known futex ordering bug in the recorder: {str(exc).splitlines()[0]}")
-        raise
+    rec, _, _ = record_replay(tmp_path, str(guest("load_threads")), "100")
     assert rec.rc == 0
     assert rec.out == b"threads=100 total=4950 tids=5150\n"  # virtual tids 2..101
 

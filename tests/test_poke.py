@@ -4,15 +4,12 @@ clear message), and replay gives the very same output and status."""
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.conftest import ROOT
 
 
 def record_replay(scribe, tmp_path, *cmd: str, timeout: float = 60):

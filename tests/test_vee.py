@@ -127,3 +127,11 @@ def test_scm_credentials_carry_virtual_pids(guest, scribe, tmp_path):
     rec = scribe("record", "-q", "-o", str(trace), "--", exe)
     rep = scribe("replay", str(trace))
     assert rec.stdout == rep.stdout == proc.stdout
+
+
+def test_proc_listing_shows_the_vee_only(scribe):
+    proc = scribe("run", "--", "sh", "-c", 'sleep 2 & ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "; kill $!')
+    assert proc.returncode == 0, proc.stderr
+    pids = [int(p) for p in proc.stdout.split()]
+    assert 1 in pids and 2 in pids        # the shell and its sleep
+    assert max(pids) < 10                 # nothing from outside the VEE

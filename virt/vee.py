@@ -112,6 +112,7 @@ class Vee(Interceptor):
         self.vppid: dict[int, int] = {}          # vpid -> virtual parent pid
         self.signalfds: set[tuple[int, int]] = set()  # (real tgid, fd)
         self.procfds: set[tuple[int, int]] = set()    # open /proc/<pid>/stat|status
+        self.procdirs: set[tuple[int, int]] = set()   # open /proc directories
         self._open_nrs = {nr(n) for n in ("open", "openat", "openat2") if n in S.BY_NAME}
         # Dead processes not yet reaped by their parent: real pid -> parent vpid.
         # Their ids stay bound (the kernel keeps a zombie's pid) so that
@@ -444,6 +445,7 @@ class Vee(Interceptor):
         add("readv", self._read)
         add("pread64", self._read)
         add("sendmsg", self._sendmsg)
+        add("getdents64", self._getdents)
         add("recvmsg", self._recvmsg)
         add("close", self._close)
         add("readlink", lambda t: self._readlink(t, 0, 1, 2))
@@ -783,6 +785,7 @@ class Vee(Interceptor):
     def _close(self, t: Tracee) -> int:
         self.signalfds.discard((t.tgid, _i32(t.args[0])))
         self.procfds.discard((t.tgid, _i32(t.args[0])))
+        self.procdirs.discard((t.tgid, _i32(t.args[0])))
         return RUN
 
     def _cmsg_creds(self, t: Tracee, msg: int) -> list[int]:
@@ -827,6 +830,52 @@ class Vee(Interceptor):
             if tt.result >= 0:
                 for addr in self._cmsg_creds(tt, msg):
                     self._mem_pid_out(tt, addr)
+        return self.on_exit(t, done)
+
+    def _note_proc_dir(self, t: Tracee) -> None:
+        if t.result >= 0:
+            self.procdirs.add((t.tgid, t.result))
+
+    def _getdents(self, t: Tracee) -> int:
+        """Listing /proc: the VEE's processes under their virtual pids, no others."""
+        if (t.tgid, _i32(t.args[0])) not in self.procdirs:
+            return RUN
+        buf = t.args[1]
+
+        def done(tt: Tracee) -> None:
+            n = tt.result
+            if n <= 0:
+                return
+            try:
+                raw = tt.read(buf, n)
+            except MemoryReadError:
+                return
+            out = bytearray()
+            off = 0
+            while off + 19 <= n:
+                ino, doff, reclen, dtype = struct.unpack_from("<QqHB", raw, off)
+                if reclen < 20 or off + reclen > n:
+                    break
+                name = raw[off + 19:off + reclen].split(b"\0", 1)[0]
+                off += reclen
+                if name.isdigit():
+                    v = self.pids.r2v.get(int(name))
+                    if v is None:
+                        continue  # a process outside the VEE
+                    name = str(v).encode()
+                rec = struct.pack("<QqHB", ino, doff, 0, dtype) + name + b"\0"
+                rec += b"\0" * (-len(rec) % 8)
+                out += rec[:16] + struct.pack("<H", len(rec)) + rec[18:]
+            if not out:
+                # Everything in this batch was foreign: 0 would mean "end of
+                # directory", so let the program ask again.
+                tt.set_result(tt.nr)
+                tt.regs.orig_rax = tt.nr
+                tt.regs.rip -= 2
+                tt.regs_dirty = True
+                return
+            tt.write(buf, bytes(out))
+            tt.set_result(len(out))
         return self.on_exit(t, done)
 
     def _note_proc_fd(self, t: Tracee) -> None:
@@ -910,10 +959,13 @@ class Vee(Interceptor):
                 head = t.read_cstring(addr, 4096)
             except MemoryReadError:
                 continue
-            if not head.startswith(b"/proc/"):
+            if not head.startswith(b"/proc/") and head != b"/proc":
                 continue
-            if t.nr in self._open_nrs and _PROC_FILE_RE.match(head):
-                self.on_exit(t, self._note_proc_fd)
+            if t.nr in self._open_nrs:
+                if _PROC_FILE_RE.match(head):
+                    self.on_exit(t, self._note_proc_fd)
+                elif head.rstrip(b"/") == b"/proc":
+                    self.on_exit(t, self._note_proc_dir)
             m = _PROC_RE.match(head)
             if m is None:
                 continue
