@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
                     "signal=SIGCHLD pid=2 path=/etc.",
     )
     _arguments(p)
-    p.set_defaults(handler=dump_command)
+    p.set_defaults(handler=dump_command, parser=p)
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -50,8 +50,7 @@ def dump_command(args: argparse.Namespace) -> int:
         # Signals and exits stay visible under trace=/status=, as in strace.
         flt = parse_filter(args.exprs, keep_other_events=True) if args.exprs else None
     except ValueError as exc:
-        print(f"scribe dump: bad -e expression: {exc}", file=sys.stderr)
-        return exitcodes.USAGE
+        args.parser.error(f"bad -e expression: {exc}")
     try:
         dump(args.trace, sys.stdout, flt, as_json=args.json, pids=not args.no_pids,
              numbers=getattr(args, "numbers", False))

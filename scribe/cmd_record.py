@@ -16,7 +16,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "else $XDG_DATA_HOME/scribe/traces, with a 'latest' link)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the trace path at the end")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the program and its arguments")
-    p.set_defaults(handler=handle)
+    p.set_defaults(handler=handle, parser=p)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -33,8 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        print("scribe record: a command is required", file=sys.stderr)
-        return exitcodes.USAGE
+        args.parser.error("a command is required")
     env = dict(os.environ)
     env.update(D.MASK_ENV)
     try:

@@ -13,11 +13,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-seccomp", action="store_true",
                    help="stop on every syscall with PTRACE_SYSCALL instead of a seccomp filter")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the program and its arguments")
-    p.set_defaults(handler=handle)
+    p.set_defaults(handler=handle, parser=p)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from scribe import exitcodes
     from scribe.launch import LaunchError, finish, run_traced
     from virt.tracer import Tracer
     from virt.vee import Vee
@@ -26,8 +25,7 @@ def handle(args: argparse.Namespace) -> int:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        print("scribe run: a command is required", file=sys.stderr)
-        return exitcodes.USAGE
+        args.parser.error("a command is required")
     vee = Vee()
     tracer = Tracer(vee, use_seccomp=not args.no_seccomp)
     try:
