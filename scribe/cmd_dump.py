@@ -50,7 +50,11 @@ def dump_command(args: argparse.Namespace) -> int:
         # Signals and exits stay visible under trace=/status=, as in strace.
         flt = parse_filter(args.exprs, keep_other_events=True) if args.exprs else None
     except ValueError as exc:
-        args.parser.error(f"bad -e expression: {exc}")
+        parser = getattr(args, "parser", None)
+        if parser is not None:
+            parser.error(f"bad -e expression: {exc}")  # usage line, exit 2
+        print(f"scribe dump: bad -e expression: {exc}", file=sys.stderr)
+        return exitcodes.USAGE
     try:
         dump(args.trace, sys.stdout, flt, as_json=args.json, pids=not args.no_pids,
              numbers=getattr(args, "numbers", False))

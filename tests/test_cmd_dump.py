@@ -132,4 +132,8 @@ def test_registered_with_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "getpid() = 2" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli.main(["dump"])
-    assert cli.main(["dump", t, "-e", "status=bogus"]) == exitcodes.USAGE
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["dump", t, "-e", "status=bogus"])
+    assert exc.value.code == exitcodes.USAGE
+    err = capsys.readouterr().err
+    assert "usage:" in err and "bogus" in err
