@@ -94,23 +94,39 @@ class Encoder:
     BlobRef.  `last_time` is the time of the previous event, for deltas.
     """
 
-    __slots__ = ("blob", "last_time", "packer")
+    __slots__ = ("blob", "last_time", "packer", "_exts")
 
     def __init__(self, blob: Callable[[bytes], BlobRef]) -> None:
         self.blob = blob
         self.last_time = 0
         self.packer = make_packer()
+        # BlobRef -> its msgpack ExtType, made once per blob: the same bytes
+        # the packer's default hook would produce, without the hook call and
+        # ExtType's validation on every reference (a program reading the
+        # same pages over and over references the same blobs).
+        self._exts: dict[bytes, tuple[int, msgpack.ExtType]] = {}
+
+    def _ext(self, ref: BlobRef) -> msgpack.ExtType:
+        got = self._exts.get(ref.digest)
+        if got is None or got[0] != ref.size:
+            got = self._exts[ref.digest] = (ref.size, _default(ref))
+        return got[1]
 
     def _ranges(self, ranges: Any) -> list[Any]:
         """(addr, data) pairs flattened to [addr, data, addr, data, ...]."""
         flat: list[Any] = []
+        append = flat.append
         for addr, data in ranges:
-            if type(data) is not BlobRef:
-                data = bytes(data)
+            tp = type(data)
+            if tp is BlobRef:
+                data = self._ext(data)
+            else:
+                if tp is not bytes:
+                    data = bytes(data)
                 if len(data) >= BLOB_THRESHOLD:
-                    data = self.blob(data)
-            flat.append(addr)
-            flat.append(data)
+                    data = self._ext(self.blob(data))
+            append(addr)
+            append(data)
         return flat
 
     def _value(self, value: Any) -> Any:

@@ -101,6 +101,7 @@ class TraceWriter:
         self._chunk_first: list[int] = []
         self._chunk_count: list[int] = []
         self._blobs: dict[bytes, int] = {}  # digest -> record offset
+        self._refs: dict[bytes, BlobRef] = {}  # digest -> its (frozen) BlobRef, made once
         self._table = ProcessTable()
         self._failed: TraceError | None = None
         self._closed = False
@@ -181,6 +182,9 @@ class TraceWriter:
         if size > F.MAX_BLOB_SIZE:
             raise TraceError(f"blob of {size} bytes exceeds the trace format's limit")
         digest = blob_digest(data)
+        ref = self._refs.get(digest)
+        if ref is not None and ref.size == size:
+            return ref
         ref = BlobRef(digest, size)
         if digest in self._blobs:
             return ref
@@ -189,6 +193,7 @@ class TraceWriter:
         offset = self._offset
         self._write(b"".join((F.pack_record_header(F.TAG_BLOB, payload_len, 0, size, 0), digest, frame)))
         self._blobs[digest] = offset
+        self._refs[digest] = ref
         return ref
 
     def flush(self) -> None:
