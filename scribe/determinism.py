@@ -61,7 +61,14 @@ NONBLOCKING = frozenset("""
 
 
 def child_setup() -> None:
-    """In the first tracee, before exec (inherited by all its descendants)."""
+    """In the first tracee, before exec (inherited by all its descendants).
+
+    no_new_privs: a set-id exec would otherwise clear ADDR_NO_RANDOMIZE
+    (PER_CLEAR_ON_SETID) and give that program a random layout. Under ptrace
+    a set-id exec gains nothing for an unprivileged user anyway; as root, the
+    program runs with root's ids, which it had already.
+    """
+    P.prctl(P.PR_SET_NO_NEW_PRIVS, 1)
     P.personality(P.ADDR_NO_RANDOMIZE)
     try:
         P.prctl(P.PR_SET_TSC, P.PR_TSC_SIGSEGV)

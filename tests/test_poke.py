@@ -102,10 +102,6 @@ def test_exec_of_a_setuid_binary(scribe, tmp_path):
         assert "status=" in rec.stdout
         rep = scribe("replay", str(trace), timeout=60)
         assert "Traceback" not in rep.stderr, rep.stderr
-        if "memory layout differs" in rep.stderr:
-            # Known bug: a set-id exec clears ADDR_NO_RANDOMIZE (PER_CLEAR_ON_SETID),
-            # so the recorded layout is random; the recorder does not notice.
-            pytest.xfail(f"set-id exec re-enables ASLR: {rep.stderr.strip()}")
         assert rep.returncode == rec.returncode and rep.stdout == rec.stdout, rep.stderr
     else:  # stopped: one clear line
         assert rec.stderr.startswith("scribe: ") and rec.stderr.count("\n") == 1, rec.stderr
