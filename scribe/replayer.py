@@ -640,7 +640,7 @@ class Replayer(Vee):
             def preempted(n: int, ev: Any) -> None:
                 if not isinstance(ev, Input) or ev.what != "preempt":
                     raise Divergence(n, t.vtid, describe(ev), "a preemption point")
-                self.park(t, lambda n2, ev2: self.tracer.resume(t))
+                self.park(t, lambda n2, ev2: self._release(t))
             self.park(t, preempted)
             return True
         # The same instruction in another state (an earlier loop iteration):
@@ -700,7 +700,7 @@ class Replayer(Vee):
                 if not isinstance(iev, Input) or iev.what not in ("rdtsc", "rdtscp"):
                     raise Divergence(n, t.vtid, describe(iev), "rdtsc")
                 D.apply_tsc(t, length, int(iev.value))
-                self.tracer.resume(t)
+                self._release(t)  # a signal may come right here too
             self.park(t, tsc)
             return 0
         from scribe.recorder import is_sync_fault
