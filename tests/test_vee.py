@@ -135,3 +135,28 @@ def test_proc_listing_shows_the_vee_only(scribe):
     pids = [int(p) for p in proc.stdout.split()]
     assert 1 in pids and 2 in pids        # the shell and its sleep
     assert max(pids) < 10                 # nothing from outside the VEE
+
+
+NETLINK = r'''
+import os, socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+s.bind((0, 0))
+pid, _groups = s.getsockname()
+s.send(struct.pack("=LHHLL", 32, 18, 0x301, 1, 0) + struct.pack("=BxHiII", 0, 0, 0, 0, 0))
+data = s.recv(65536)
+print("getpid", os.getpid(), "port", pid, "reply", struct.unpack_from("=LHHLL", data)[4])
+'''
+
+
+def test_netlink_port_ids_are_virtual(scribe, tmp_path):
+    import sys
+
+    script = tmp_path / "nl.py"
+    script.write_text(NETLINK)
+    proc = scribe("run", "--", sys.executable, str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "getpid 1 port 1 reply 1\n"
+    trace = tmp_path / "t.scribe"
+    rec = scribe("record", "-q", "-o", str(trace), "--", sys.executable, str(script))
+    assert rec.stdout == proc.stdout
+    assert scribe("replay", str(trace)).stdout == proc.stdout

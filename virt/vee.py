@@ -39,6 +39,7 @@ SI_QUEUE = -1
 SI_TKILL = -6
 SIGCHLD = int(signal.SIGCHLD)
 
+AF_NETLINK = 16
 IPC_CREAT = 0o1000
 IPC_PRIVATE = 0
 IPC_RMID = 0
@@ -113,6 +114,7 @@ class Vee(Interceptor):
         self.signalfds: set[tuple[int, int]] = set()  # (real tgid, fd)
         self.procfds: set[tuple[int, int]] = set()    # open /proc/<pid>/stat|status
         self.procdirs: set[tuple[int, int]] = set()   # open /proc directories
+        self.netlinkfds: set[tuple[int, int]] = set()  # AF_NETLINK sockets
         self._open_nrs = {nr(n) for n in ("open", "openat", "openat2") if n in S.BY_NAME}
         # Dead processes not yet reaped by their parent: real pid -> parent vpid.
         # Their ids stay bound (the kernel keeps a zombie's pid) so that
@@ -445,6 +447,10 @@ class Vee(Interceptor):
         add("readv", self._read)
         add("pread64", self._read)
         add("sendmsg", self._sendmsg)
+        add("socket", self._socket)
+        add("bind", self._nl_bind)
+        add("getsockname", self._nl_getsockname)
+        add("recvfrom", self._nl_recv)
         add("getdents64", self._getdents)
         add("recvmsg", self._recvmsg)
         add("close", self._close)
@@ -786,6 +792,7 @@ class Vee(Interceptor):
         self.signalfds.discard((t.tgid, _i32(t.args[0])))
         self.procfds.discard((t.tgid, _i32(t.args[0])))
         self.procdirs.discard((t.tgid, _i32(t.args[0])))
+        self.netlinkfds.discard((t.tgid, _i32(t.args[0])))
         return RUN
 
     def _cmsg_creds(self, t: Tracee, msg: int) -> list[int]:
@@ -821,10 +828,93 @@ class Vee(Interceptor):
             self.on_exit(t, lambda tt, a=addr, vv=v: tt.write_i32(a, vv))
         return RUN_EXIT if t.policy.get("exit") else RUN
 
+    # -- netlink: a socket's default port id is its process's real pid ---------
+    def _socket(self, t: Tracee) -> int:
+        if t.args[0] != AF_NETLINK:
+            return RUN
+
+        def done(tt: Tracee) -> None:
+            if tt.result >= 0:
+                self.netlinkfds.add((tt.tgid, tt.result))
+        return self.on_exit(t, done)
+
+    def _is_netlink(self, t: Tracee) -> bool:
+        return (t.tgid, _i32(t.args[0])) in self.netlinkfds
+
+    def _nl_bind(self, t: Tracee) -> int:
+        """bind(sockaddr_nl{nl_pid = getpid()}): the port id the kernel checks is real."""
+        addr = t.args[1]
+        if not self._is_netlink(t) or not addr:
+            return RUN
+        try:
+            v = t.read_i32(addr + 4)
+        except MemoryReadError:
+            return RUN
+        r = self.real_of(v) if v > 0 else None
+        if r is None:
+            return RUN
+        t.write_i32(addr + 4, r)
+        return self.on_exit(t, lambda tt: tt.write_i32(addr + 4, v))
+
+    def _nl_getsockname(self, t: Tracee) -> int:
+        if not self._is_netlink(t) or not t.args[1]:
+            return RUN
+        addr = t.args[1]
+        return self.on_exit(t, lambda tt: self._nl_pid_out(tt, addr + 4) if tt.result == 0 else None)
+
+    def _nl_pid_out(self, t: Tracee, addr: int) -> None:
+        """A port id that is a VEE process's real pid becomes its virtual pid."""
+        try:
+            real = t.read_i32(addr)
+        except MemoryReadError:
+            return
+        v = self.pids.r2v.get(real) if real > 0 else None
+        if v is not None:
+            t.write_i32(addr, v)
+
+    def _nl_messages_out(self, t: Tracee, buf: int, n: int) -> None:
+        """nlmsg_pid of every message received: the port it was sent to."""
+        off = 0
+        while off + 16 <= n:
+            try:
+                length = t.read_u32(buf + off)
+            except MemoryReadError:
+                return
+            if length < 16:
+                return
+            self._nl_pid_out(t, buf + off + 12)
+            off += (length + 3) & ~3
+
+    def _nl_recv(self, t: Tracee) -> int:
+        if not self._is_netlink(t):
+            return RUN
+        buf, src = t.args[1], t.args[4]
+
+        def done(tt: Tracee) -> None:
+            if tt.result > 0:
+                self._nl_messages_out(tt, buf, min(tt.result, tt.args[2]))
+                if src:
+                    self._nl_pid_out(tt, src + 4)
+        return self.on_exit(t, done)
+
     def _recvmsg(self, t: Tracee) -> int:
         msg = t.args[1]
         if not msg:
             return RUN
+        if self._is_netlink(t):
+            def nl_done(tt: Tracee) -> None:
+                if tt.result <= 0:
+                    return
+                try:
+                    name, _nl, iov, iovlen = struct.unpack("<QIxxxxQQ", tt.read(msg, 32))
+                    if iovlen:
+                        base, ln = struct.unpack("<QQ", tt.read(iov, 16))
+                        self._nl_messages_out(tt, base, min(ln, tt.result))
+                except MemoryReadError:
+                    return
+                if name:
+                    self._nl_pid_out(tt, name + 4)
+            return self.on_exit(t, nl_done)
 
         def done(tt: Tracee) -> None:
             if tt.result >= 0:
