@@ -45,7 +45,8 @@ SYNC_FAULTS = frozenset({_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signa
 NO_RETURN = frozenset({nr("exit"), nr("exit_group")})
 EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
-NOT_TRACED = frozenset({nr("rt_sigreturn")})  # restores registers from the stack: deterministic
+NOT_TRACED = frozenset({nr("rt_sigreturn")})
+NO_KERNEL_COPIES = frozenset({nr("copy_file_range"), nr("sendfile")})  # restores registers from the stack: deterministic
 MAP_ANONYMOUS = 0x20
 ERESTART = frozenset({-512, -513, -514, -516})
 TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
@@ -75,6 +76,9 @@ class Recorder(Vee):
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
         self.tsc_base = time.perf_counter_ns()
         self.started = False  # before the first exec, the tracee is scribe's own launcher
+        # Every write stops here anyway: pids written into files get translated.
+        self.traps_writes = True
+        self.handlers[nr("write")] = self._write
         self._file_cache: dict[tuple[int, ...], BlobRef] = {}
         self._interp_cache: dict[bytes, str | None] = {}
 
@@ -82,6 +86,13 @@ class Recorder(Vee):
     def trace_set(self) -> set[int]:
         out = {i.nr for i in S.SYSCALLS.values() if i.replay != S.ALLOW}
         return (out | super().trace_set()) - NOT_TRACED
+
+    def errno_set(self) -> set[int]:
+        # In-kernel copies move data that never passes through the program's
+        # memory, so the trace could not show it again (cat's output to a
+        # file, say). They fail with ENOSYS, as on older kernels, and
+        # programs fall back to read and write.
+        return Vee.errno_set(self) | NO_KERNEL_COPIES
 
     def now(self) -> int:
         return time.monotonic_ns() - self.t0

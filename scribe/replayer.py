@@ -304,6 +304,8 @@ class Replayer(Vee):
         out = {i.nr for i in S.SYSCALLS.values() if i.replay != S.ALLOW}
         return (out | super().trace_set()) - NOT_TRACED
 
+    errno_set = Recorder.errno_set  # the same calls fail the same way
+
     # -- lifecycle -------------------------------------------------------------
     def first_process(self, t: Tracee) -> None:
         h = self.head()

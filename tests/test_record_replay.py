@@ -225,3 +225,30 @@ def test_replay_is_stopped_by_sigterm(scribe, tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert b"replay stopped by SIGTERM" in err
     assert b"Traceback" not in err
+
+
+def test_output_to_a_file_is_replayed(scribe, tmp_path):
+    """cat copies a file to its stdout in the kernel (copy_file_range) when it
+    can: such copies fail in the VEE, so the data passes through memory and
+    replay shows it again."""
+    src = tmp_path / "in.txt"
+    src.write_text("line one\nline two\n")
+    trace = tmp_path / "t.scribe"
+    out1, out2 = tmp_path / "o1", tmp_path / "o2"
+    with open(out1, "w") as f:
+        assert scribe("record", "-q", "-o", str(trace), "--", "cat", str(src), stdout=f, capture_output=False).returncode == 0
+    with open(out2, "w") as f:
+        assert scribe("replay", str(trace), stdout=f, capture_output=False).returncode == 0
+    assert out1.read_text() == out2.read_text() == "line one\nline two\n"
+
+
+def test_ns_last_pid_is_virtual(scribe, tmp_path):
+    script = ("cat /proc/sys/kernel/ns_last_pid; echo 41 > /proc/sys/kernel/ns_last_pid && "
+              "sh -c 'echo child=$$'; cat /proc/sys/kernel/ns_last_pid")
+    before = open("/proc/sys/kernel/ns_last_pid").read()
+    run = scribe("run", "--", "sh", "-c", script)
+    assert run.stdout == "2\nchild=42\n43\n", run.stderr
+    rec, _ = record_replay(scribe, tmp_path, "sh", "-c", script)
+    assert rec.stdout == run.stdout
+    # The host's counter moved only by the host's own forks, never to 41.
+    assert open("/proc/sys/kernel/ns_last_pid").read() != "41\n" or before == "41\n"

@@ -12,6 +12,7 @@ of each handler group says what is and is not translated.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import re
@@ -46,6 +47,7 @@ IPC_RMID = 0
 IPC_STAT = 2
 
 _PROC_RE = re.compile(rb"^/proc/(\d+)(/task/(\d+))?(?=/|$)")
+_ID_FILES = (b"/cgroup.procs", b"/cgroup.threads", b"/proc/sys/kernel/ns_last_pid")
 _PROC_FILE_RE = re.compile(rb"^/proc/(\d+|self|thread-self)(/task/\d+)?/(stat|status)$")
 _STATUS_KEYS = (b"Pid:", b"PPid:", b"Tgid:", b"TracerPid:", b"NSpid:", b"NStgid:", b"NSpgid:", b"NSsid:")
 
@@ -88,6 +90,13 @@ REFUSED = ("rseq", "io_uring_setup", "io_uring_enter", "io_uring_register")
 PI_FUTEX_OPS = frozenset({6, 7, 8, 11, 12, 13})  # LOCK_PI UNLOCK_PI TRYLOCK_PI WAIT_REQUEUE_PI CMP_REQUEUE_PI LOCK_PI2
 
 
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def nr(name: str) -> int:
     return S.BY_NAME[name].nr
 
@@ -115,6 +124,11 @@ class Vee(Interceptor):
         self.procfds: set[tuple[int, int]] = set()    # open /proc/<pid>/stat|status
         self.procdirs: set[tuple[int, int]] = set()   # open /proc directories
         self.netlinkfds: set[tuple[int, int]] = set()  # AF_NETLINK sockets
+        self.idfiles: dict[tuple[int, int], str] = {}  # cgroup.procs/threads fds
+        self.nslp_files: dict[str, int] = {}  # private ns_last_pid files -> mtime seen
+        # Whether the policy stops on every write (record, replay): then
+        # writes of pids into files can be translated.
+        self.traps_writes = False
         self._open_nrs = {nr(n) for n in ("open", "openat", "openat2") if n in S.BY_NAME}
         # Dead processes not yet reaped by their parent: real pid -> parent vpid.
         # Their ids stay bound (the kernel keeps a zombie's pid) so that
@@ -141,7 +155,24 @@ class Vee(Interceptor):
         t.vtid = t.vpid = self.pids.allocate(t.tid)
         self.vppid[t.vpid] = 0
 
+    def _check_ns_last_pid(self) -> None:
+        """A write to the VEE's ns_last_pid (our private file) sets the next vpid."""
+        for tmp, seen in list(self.nslp_files.items()):
+            try:
+                st = os.stat(tmp)
+                if st.st_mtime_ns == seen:
+                    continue
+                self.nslp_files[tmp] = st.st_mtime_ns
+                with open(tmp, "rb") as f:
+                    text = f.read(64).strip()
+            except OSError:
+                continue
+            if text.isdigit():
+                self.pids.next_vpid = int(text) + 1
+
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
+        if self.nslp_files:
+            self._check_ns_last_pid()
         vtid = self.pids.allocate(child.tid)
         child.vtid = vtid
         if kind == 2:  # thread
@@ -793,6 +824,7 @@ class Vee(Interceptor):
         self.procfds.discard((t.tgid, _i32(t.args[0])))
         self.procdirs.discard((t.tgid, _i32(t.args[0])))
         self.netlinkfds.discard((t.tgid, _i32(t.args[0])))
+        self.idfiles.pop((t.tgid, _i32(t.args[0])), None)
         return RUN
 
     def _cmsg_creds(self, t: Tracee, msg: int) -> list[int]:
@@ -922,6 +954,84 @@ class Vee(Interceptor):
                     self._mem_pid_out(tt, addr)
         return self.on_exit(t, done)
 
+    # -- files whose content is pids: cgroup.procs/threads, ns_last_pid --------
+    def _open_id_file(self, t: Tracee, path: bytes) -> int | None:
+        flags = t.args[2] if t.nr == nr("openat") else t.args[1]
+        if t.nr == nr("openat2"):
+            try:
+                flags = t.read_u64(t.args[2])
+            except MemoryReadError:
+                flags = 0
+        writing = (flags & 3) != 0
+        if path.endswith(b"ns_last_pid"):
+            # The VEE's own counter: a program choosing its next pid (CRIU
+            # style) does it in virtual space and the host's is left alone.
+            # It opens a private file holding the virtual value instead.
+            import tempfile
+
+            fd, tmp = tempfile.mkstemp(prefix="scribe-ns_last_pid-")
+            os.write(fd, b"%d\n" % (self.pids.next_vpid - 1))
+            os.close(fd)
+            os.chmod(tmp, 0o666)
+            arg = 0 if t.nr == nr("open") else 1
+            t.set_arg(arg, t.scratch(tmp.encode() + b"\0"))
+
+            self.nslp_files[tmp] = os.stat(tmp).st_mtime_ns
+            atexit.register(_unlink_quietly, tmp)
+            return self.on_exit(t, lambda tt: None)
+        if writing and not self.traps_writes:
+            self.warn("id-file-write", f"writing pids to {path.decode(errors='replace')} needs every "
+                                       "write interposed; refused under `scribe run` (EACCES)")
+            return t.skip(-errno.EACCES)
+
+        def done(tt: Tracee) -> None:
+            if tt.result >= 0:
+                self.idfiles[(tt.tgid, tt.result)] = "cgroup"
+        return self.on_exit(t, done)
+
+    def _id_file_read(self, t: Tracee, kind: str) -> int:
+        buf = t.args[1]
+        if kind != "cgroup":
+            return RUN  # our private ns_last_pid file: a plain read
+
+        def done(tt: Tracee) -> None:
+            n = tt.result
+            if n <= 0:
+                return
+            try:
+                raw = tt.read(buf, n)
+            except MemoryReadError:
+                return
+            lines = [self.pids.r2v.get(int(x)) for x in raw.split() if x.isdigit()]
+            new = b"".join(b"%d\n" % v for v in lines if v is not None)
+            tt.write(buf, new)
+            tt.set_result(len(new))
+        return self.on_exit(t, done)
+
+    def _id_file_write(self, t: Tracee, kind: str) -> int:
+        buf, count = t.args[1], t.args[2]
+        try:
+            raw = t.read(buf, min(count, 64))
+        except MemoryReadError:
+            return RUN
+        text = raw.strip()
+        if not text.isdigit():
+            return t.skip(-errno.EINVAL)
+        v = int(text)
+        r = self.real_of(v) if v > 0 else 0
+        if r is None:
+            return t.skip(-errno.ESRCH)
+        new = b"%d\n" % r
+        t.set_arg(1, t.scratch(new))
+        t.set_arg(2, len(new))
+        return self.on_exit(t, lambda tt: tt.set_result(count) if tt.result >= 0 else None)
+
+    def _write(self, t: Tracee) -> int:
+        kind = self.idfiles.get((t.tgid, _i32(t.args[0])))
+        if kind != "cgroup":
+            return RUN
+        return self._id_file_write(t, kind)
+
     def _note_proc_dir(self, t: Tracee) -> None:
         if t.result >= 0:
             self.procdirs.add((t.tgid, t.result))
@@ -996,6 +1106,9 @@ class Vee(Interceptor):
 
     def _read(self, t: Tracee) -> int:
         key = (t.tgid, _i32(t.args[0]))
+        kind = self.idfiles.get(key)
+        if kind is not None and t.nr == nr("read"):
+            return self._id_file_read(t, kind)
         if key in self.procfds and t.nr in (nr("read"), nr("pread64")):
             return self._proc_content(t)
         if key not in self.signalfds or t.nr != nr("read"):
@@ -1048,6 +1161,11 @@ class Vee(Interceptor):
             try:
                 head = t.read_cstring(addr, 4096)
             except MemoryReadError:
+                continue
+            if t.nr in self._open_nrs and head.endswith(_ID_FILES):
+                action = self._open_id_file(t, head)
+                if action is not None:
+                    return action
                 continue
             if not head.startswith(b"/proc/") and head != b"/proc":
                 continue
