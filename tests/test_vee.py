@@ -160,3 +160,27 @@ def test_netlink_port_ids_are_virtual(scribe, tmp_path):
     rec = scribe("record", "-q", "-o", str(trace), "--", sys.executable, str(script))
     assert rec.stdout == proc.stdout
     assert scribe("replay", str(trace)).stdout == proc.stdout
+
+
+def _cgroup_procs() -> str | None:
+    import glob
+
+    for path in sorted(glob.glob("/sys/fs/cgroup/*/cgroup.procs")) + ["/sys/fs/cgroup/cgroup.procs"]:
+        if os.access(path, os.R_OK | os.W_OK):
+            return path
+    return None
+
+
+def test_cgroup_procs_hold_virtual_pids(scribe, tmp_path):
+    path = _cgroup_procs()
+    if path is None:
+        pytest.skip("no writable cgroup.procs here")
+    script = f'sleep 1 & cat {path} | sort -n | tr "\\n" " "; echo; echo $$ > {path}; echo rc=$?; wait'
+    run = scribe("run", "--", "sh", "-c", script)
+    pids = [int(p) for p in run.stdout.splitlines()[0].split()]
+    assert 1 in pids and max(pids) < 10  # the VEE's processes, under virtual pids
+    assert "rc=2" in run.stdout and "refused under `scribe run`" in run.stderr
+    trace = tmp_path / "t.scribe"
+    rec = scribe("record", "-q", "-o", str(trace), "--", "sh", "-c", script)
+    assert "rc=0" in rec.stdout  # the virtual pid 1 was written as the real one
+    assert scribe("replay", str(trace)).stdout == rec.stdout
