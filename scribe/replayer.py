@@ -64,6 +64,7 @@ EMULATE_HERE = frozenset(nr(n) for n in (
     "rt_sigsuspend", "pidfd_send_signal"))
 NO_COMPARE = frozenset({EXECVE, EXECVEAT, nr("rt_sigreturn")})
 SHMGET, SHMAT, SHMCTL = nr("shmget"), nr("shmat"), nr("shmctl")
+CLONE3 = nr("clone3")
 # Their input is a word other threads change by design (a lock's state): the
 # value seen at entry is display, not something replay must find again.
 SHARED_WORD_CALLS = frozenset({nr("futex"), nr("futex_waitv")} if "futex_waitv" in S.BY_NAME else {nr("futex")})
@@ -504,6 +505,18 @@ class Replayer(Vee):
             return True
         if t.nr == MMAP and ev.result < 0:
             return False
+        if t.nr in CLONES and ev.result < 0:
+            return False  # it failed (or was refused in the VEE): nothing to create
+        if t.nr == CLONE3 and t.args[0] and t.args[1] >= 80:
+            # set_tid was handled in virtual space when recording: the
+            # kernel picks any real pid now too; the recorded one is bound.
+            try:
+                raw = t.read(t.args[0] + 64, 16)
+            except MemoryReadError:
+                raw = b""
+            if raw and raw != b"\0" * 16:
+                t.write(t.args[0] + 64, b"\0" * 16)
+                t.policy["restore"] = [(t.args[0] + 64, raw)]
         if t.nr in (SHMAT, SHMCTL):
             real = self.ipc["shm"].to_real(t.args[0] & 0xFFFFFFFF)
             if real is None:
@@ -512,6 +525,8 @@ class Replayer(Vee):
         return True
 
     def syscall_exit(self, t: Tracee) -> None:
+        for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
+            t.write(addr, raw)
         if t.policy.pop("sigsuspend", None):
             return  # its recorded signal comes next (expect_signal)
         restart = t.policy.pop("restart", None)

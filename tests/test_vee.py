@@ -184,3 +184,21 @@ def test_cgroup_procs_hold_virtual_pids(scribe, tmp_path):
     rec = scribe("record", "-q", "-o", str(trace), "--", "sh", "-c", script)
     assert "rc=0" in rec.stdout  # the virtual pid 1 was written as the real one
     assert scribe("replay", str(trace)).stdout == rec.stdout
+
+
+def test_clone3_set_tid_and_pidfd_info_are_virtual(guest, scribe, tmp_path):
+    exe = str(guest("vee_set_tid"))
+    run = scribe("run", "--", exe)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines() == [
+        "child getpid=500",
+        "clone3 set_tid=500 -> 500",
+        "taken pid -> -1 errno=17",   # EEXIST: pid 1 is the VEE's init
+        "next fork -> 2",             # a chosen pid does not move the counter
+        "pidfd_info rc=0 pid=1 tgid=1 ppid=0",
+    ]
+    trace = tmp_path / "t.scribe"
+    rec = scribe("record", "-q", "-o", str(trace), "--", exe)
+    assert rec.stdout == run.stdout
+    rep = scribe("replay", str(trace))
+    assert rep.stdout == run.stdout and rep.returncode == 0, rep.stderr

@@ -40,11 +40,14 @@ class PidNamespace:
         self.departed: dict[int, int] = {}
 
     # -- allocation -------------------------------------------------------
-    def allocate(self, real: int, vpid: int | None = None) -> VirtualPid:
-        """Bind a new task's real id; `vpid` forces a value (replay binds the recorded one)."""
+    def allocate(self, real: int, vpid: int | None = None, *, bump: bool = True) -> VirtualPid:
+        """Bind a new task's real id; `vpid` forces a value (replay binds the
+        recorded one). A pid chosen by clone3 set_tid does not move the
+        counter (bump=False), as in Linux."""
         if vpid is None:
             vpid = self.next_vpid
-        self.next_vpid = max(self.next_vpid, vpid + 1)
+        if bump:
+            self.next_vpid = max(self.next_vpid, vpid + 1)
         self.v2r[vpid] = real
         self.r2v[real] = vpid
         self.departed.pop(real, None)

@@ -173,7 +173,11 @@ class Vee(Interceptor):
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
         if self.nslp_files:
             self._check_ns_last_pid()
-        vtid = self.pids.allocate(child.tid)
+        want = parent.policy.get("want_vpid")
+        if isinstance(want, int):
+            vtid = self.pids.allocate(child.tid, want, bump=False)
+        else:
+            vtid = self.pids.allocate(child.tid)
         child.vtid = vtid
         if kind == 2:  # thread
             child.vpid = parent.vpid
@@ -500,7 +504,43 @@ class Vee(Interceptor):
         add("shmctl", lambda t: self._ipc_ctl(t, SHM, cmd_arg=1))
 
     def _fork(self, t: Tracee) -> int:
+        if t.nr == nr("clone3") and t.args[0] and t.args[1] >= 80:
+            a = self._clone3_set_tid(t)
+            if a is not None:
+                return a
         return self.on_exit(t, self._result_to_virtual)
+
+    def _clone3_set_tid(self, t: Tracee) -> int | None:
+        """clone3 set_tid[] (CRIU-style: choose the child's pid) in virtual space.
+
+        set_tid[0] names the pid in the caller's namespace, ours: the child
+        gets that virtual pid (EEXIST if taken) and the kernel any real one.
+        """
+        base = t.args[0]
+        try:
+            set_tid, size = struct.unpack("<QQ", t.read(base + 64, 16))
+        except MemoryReadError:
+            return None
+        if not size or not set_tid:
+            return None
+        if size > 1:
+            return t.skip(-errno.EINVAL)  # nested namespaces: the VEE has one level
+        try:
+            want = t.read_i32(set_tid)
+        except MemoryReadError:
+            return t.skip(-errno.EFAULT)
+        if want <= 0:
+            return t.skip(-errno.EINVAL)
+        if self.pids.is_virtual_known(want):
+            return t.skip(-errno.EEXIST)
+        t.write(base + 64, struct.pack("<QQ", 0, 0))  # the kernel picks the real pid
+        t.policy["want_vpid"] = want
+
+        def done(tt: Tracee) -> None:
+            tt.write(base + 64, struct.pack("<QQ", set_tid, size))
+            tt.policy.pop("want_vpid", None)
+            self._result_to_virtual(tt)
+        return self.on_exit(t, done)
 
     def _getpgid(self, t: Tracee, ask: Callable[[int], int]) -> int:
         """getpgid/getsid answered at the seccomp stop: one stop, not two.
@@ -760,6 +800,12 @@ class Vee(Interceptor):
     def _ioctl(self, t: Tracee) -> int:
         req = t.args[1] & 0xFFFFFFFF
         addr = t.args[2]
+        if (req & 0xFFFF) == 0xFF0B and req >> 30 == 3 and addr:  # PIDFD_GET_INFO
+            def info_done(tt: Tracee) -> None:
+                if tt.result == 0:
+                    for off in (16, 20, 24):  # pid, tgid, ppid of struct pidfd_info
+                        self._mem_pid_out(tt, addr + off)
+            return self.on_exit(t, info_done)
         if req in (0x540F, 0x5429, 0x8903, 0x8904):  # TIOCGPGRP TIOCGSID FIOGETOWN SIOCGPGRP
             return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr) if tt.result == 0 else None)
         if req in (0x5410, 0x8901, 0x8902) and addr:  # TIOCSPGRP FIOSETOWN SIOCSPGRP
