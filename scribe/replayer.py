@@ -65,6 +65,7 @@ EMULATE_HERE = frozenset(nr(n) for n in (
 NO_COMPARE = frozenset({EXECVE, EXECVEAT, nr("rt_sigreturn")})
 SHMGET, SHMAT, SHMCTL = nr("shmget"), nr("shmat"), nr("shmctl")
 CLONE3 = nr("clone3")
+SET_ROBUST_LIST = nr("set_robust_list")
 # Their input is a word other threads change by design (a lock's state): the
 # value seen at entry is display, not something replay must find again.
 SHARED_WORD_CALLS = frozenset({nr("futex"), nr("futex_waitv")} if "futex_waitv" in S.BY_NAME else {nr("futex")})
@@ -563,6 +564,8 @@ class Replayer(Vee):
         if t.nr in ADDRESS_CALLS and res != ev.result and not (t.nr == MMAP and ev.result < 0):
             raise Divergence(n, t.vtid, describe(ev),
                              f"{S.info(t.nr).name}(...) = {res:#x} (the memory layout differs)")
+        if t.nr == SET_ROBUST_LIST and res == 0:
+            self.robust_heads[t.tid] = t.args[0]  # owner words get real tids at exit
         if t.nr == SHMGET and res >= 0 and ev.result >= 0:
             self.ipc["shm"].bind_as(res, ev.result)
         t.set_result(ev.result)

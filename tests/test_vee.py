@@ -202,3 +202,16 @@ def test_clone3_set_tid_and_pidfd_info_are_virtual(guest, scribe, tmp_path):
     assert rec.stdout == run.stdout
     rep = scribe("replay", str(trace))
     assert rep.stdout == run.stdout and rep.returncode == 0, rep.stderr
+
+
+def test_robust_mutex_owner_death_is_seen(guest, scribe, tmp_path):
+    """glibc keeps virtual tids in robust mutexes; the kernel must still
+    recognise a dead owner (without the translation the next lock hangs)."""
+    exe = str(guest("vee_robust"))
+    run = scribe("run", "--", exe, timeout=30)
+    assert run.stdout == "lock after owner died: EOWNERDEAD\n", run.stderr
+    trace = tmp_path / "t.scribe"
+    rec = scribe("record", "-q", "-o", str(trace), "--", exe, timeout=30)
+    assert rec.stdout == run.stdout
+    rep = scribe("replay", str(trace), timeout=30)
+    assert rep.stdout == run.stdout and rep.returncode == 0, rep.stderr

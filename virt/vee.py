@@ -126,6 +126,7 @@ class Vee(Interceptor):
         self.netlinkfds: set[tuple[int, int]] = set()  # AF_NETLINK sockets
         self.idfiles: dict[tuple[int, int], str] = {}  # cgroup.procs/threads fds
         self.nslp_files: dict[str, int] = {}  # private ns_last_pid files -> mtime seen
+        self.robust_heads: dict[int, int] = {}  # real tid -> its robust_list_head
         # Whether the policy stops on every write (record, replay): then
         # writes of pids into files can be translated.
         self.traps_writes = False
@@ -231,6 +232,7 @@ class Vee(Interceptor):
         # never reaches its exit stop: drop what it held, or its own pin
         # would hold it here forever and its IPC id would drain forever.
         self.died_in_call(t)
+        self._robust_owner_real(t)
         if self.pids.pinned(t.tid):
             self.held_exits.append(t)
             return True
@@ -475,6 +477,7 @@ class Vee(Interceptor):
         add("getsockopt", self._getsockopt)
         add("prctl", self._prctl)
         add("futex", self._futex)
+        add("set_robust_list", self._set_robust_list)
         add("rt_sigtimedwait", self._sigtimedwait)
         add("signalfd", self._signalfd)
         add("signalfd4", self._signalfd)
@@ -834,6 +837,53 @@ class Vee(Interceptor):
             if self._translate_pid_arg(t, 1, pin=False) is None:
                 return t.skip(-errno.EINVAL)
         return RUN
+
+    def _set_robust_list(self, t: Tracee) -> int:
+        head = t.args[0]
+
+        def done(tt: Tracee) -> None:
+            if tt.result == 0:
+                self.robust_heads[tt.tid] = head
+        return self.on_exit(t, done)
+
+    def _robust_owner_real(self, t: Tracee) -> None:
+        """Robust mutexes hold their owner's tid — glibc's cached, virtual one.
+
+        The kernel walks a dying thread's robust list after the exit stop and
+        marks the mutexes whose owner is that thread's *real* tid
+        FUTEX_OWNER_DIED, waking a waiter. At the exit stop, the owner words
+        of this thread's list get its real tid, so the kernel recognises them.
+        """
+        head = self.robust_heads.pop(t.tid, 0)
+        if not head or not t.vtid:
+            return
+        try:
+            first, offset, pending = struct.unpack("<QqQ", t.read(head, 24))
+        except MemoryReadError:
+            return
+        entries = []
+        node = first
+        for _ in range(2048):  # the kernel's own limit (ROBUST_LIST_LIMIT)
+            if node == head or not node:
+                break
+            entries.append(node)
+            try:
+                node = t.read_u64(node)
+            except MemoryReadError:
+                break
+        if pending:
+            entries.append(pending)
+        for node in entries:
+            word_addr = (node & ~1) + offset
+            try:
+                word = t.read_u32(word_addr)
+            except MemoryReadError:
+                continue
+            if word & 0x3FFFFFFF == t.vtid:  # FUTEX_TID_MASK
+                try:
+                    t.write(word_addr, struct.pack("<I", (word & ~0x3FFFFFFF) | t.tid))
+                except OSError:
+                    continue
 
     def _futex(self, t: Tracee) -> int:
         op = t.args[1] & 0x7F
