@@ -24,16 +24,12 @@ def handle(args: argparse.Namespace) -> int:
 
     from scribe import determinism as D
     from scribe import exitcodes, tracedir
-    from scribe.launch import LaunchError, finish, resolve, run_traced
+    from scribe.launch import LaunchError, command_of, finish, resolve, run_traced
     from scribe.recorder import Recorder
     from traces import TraceError, TraceWriter
     from virt.tracer import Tracer
 
-    cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
-    if not cmd:
-        args.parser.error("a command is required")
+    cmd = command_of(args)
     env = dict(os.environ)
     env.update(D.MASK_ENV)
     try:

@@ -17,15 +17,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def handle(args: argparse.Namespace) -> int:
-    from scribe.launch import LaunchError, finish, run_traced
+    from scribe.launch import LaunchError, command_of, finish, run_traced
     from virt.tracer import Tracer
     from virt.vee import Vee
 
-    cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
-    if not cmd:
-        args.parser.error("a command is required")
+    cmd = command_of(args)
     vee = Vee()
     tracer = Tracer(vee, use_seccomp=not args.no_seccomp)
     try:

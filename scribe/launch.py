@@ -30,6 +30,16 @@ class LaunchError(Exception):
         self.code = code
 
 
+def command_of(args: "object") -> list[str]:
+    """The CMD... of `scribe run/record [--] CMD...`; a usage error if none."""
+    cmd = list(getattr(args, "cmd"))
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        getattr(args, "parser").error("a command is required")
+    return cmd
+
+
 def resolve(cmd: str, path_env: str | None = None) -> str:
     """Find `cmd` like execvp would, or raise LaunchError (127 / 126)."""
     if "/" in cmd:

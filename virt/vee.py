@@ -692,19 +692,18 @@ class Vee(Interceptor):
             return t.skip(-errno.ESRCH)
         return RUN_EXIT if t.policy.get("exit") else RUN
 
-    def _priority(self, t: Tracee) -> int:
-        which = t.args[0]
-        if which in (0, 1) and _i32(t.args[1]) != 0:  # PRIO_PROCESS, PRIO_PGRP
+    def _who(self, t: Tracee, pid_kinds: tuple[int, ...]) -> int:
+        """(which, who) calls: `who` is a pid or pgid for these `which` values."""
+        if t.args[0] in pid_kinds and _i32(t.args[1]) != 0:
             if self._translate_pid_arg(t, 1) is None:
                 return t.skip(-errno.ESRCH)
         return RUN_EXIT if t.policy.get("exit") else RUN
 
+    def _priority(self, t: Tracee) -> int:
+        return self._who(t, (0, 1))  # PRIO_PROCESS, PRIO_PGRP (PRIO_USER is a uid)
+
     def _ioprio(self, t: Tracee) -> int:
-        which = t.args[0]
-        if which in (1, 2) and _i32(t.args[1]) != 0:  # IOPRIO_WHO_PROCESS, _PGRP
-            if self._translate_pid_arg(t, 1) is None:
-                return t.skip(-errno.ESRCH)
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._who(t, (1, 2))  # IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP
 
     def _capget(self, t: Tracee) -> int:
         hdr = t.args[0]
