@@ -45,8 +45,9 @@ SYNC_FAULTS = frozenset({_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signa
 NO_RETURN = frozenset({nr("exit"), nr("exit_group")})
 EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
+# rt_sigreturn restores registers from the stack: deterministic, not traced.
 NOT_TRACED = frozenset({nr("rt_sigreturn")})
-NO_KERNEL_COPIES = frozenset({nr("copy_file_range"), nr("sendfile")})  # restores registers from the stack: deterministic
+NO_KERNEL_COPIES = frozenset({nr("copy_file_range"), nr("sendfile")})
 MAP_ANONYMOUS = 0x20
 ERESTART = frozenset({-512, -513, -514, -516})
 TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
