@@ -49,6 +49,8 @@ MMAP = nr("mmap")
 NOT_TRACED = frozenset({nr("rt_sigreturn")})
 NO_KERNEL_COPIES = frozenset({nr("copy_file_range"), nr("sendfile")})
 MAP_ANONYMOUS = 0x20
+CLONE, CLONE3 = nr("clone"), nr("clone3")
+PARTIAL_ON_ERROR = frozenset({nr("read"), nr("recvmsg")})  # may have written before failing
 ERESTART = frozenset({-512, -513, -514, -516})
 TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
@@ -294,9 +296,9 @@ class Recorder(Vee):
 
     def _vfork_like(self, t: Tracee) -> bool:
         """clone with CLONE_VFORK blocks until the child execs or exits."""
-        if t.nr == nr("clone"):
+        if t.nr == CLONE:
             return bool(t.args[0] & CLONE_VFORK)
-        if t.nr == nr("clone3"):
+        if t.nr == CLONE3:
             try:
                 return bool(t.read_u64(t.args[0]) & CLONE_VFORK)
             except MemoryReadError:
@@ -313,7 +315,7 @@ class Recorder(Vee):
             t.policy.pop("rec_inputs", None)
             return
         writes: list[tuple[int, bytes | BlobRef]] = []
-        if res >= 0 or res < -4095 or nr_ in (nr("read"), nr("recvmsg")):
+        if res >= 0 or res < -4095 or nr_ in PARTIAL_ON_ERROR:
             try:
                 ranges = S.written_ranges(nr_, t.args, res, t)
             except Exception:
