@@ -215,3 +215,12 @@ def test_robust_mutex_owner_death_is_seen(guest, scribe, tmp_path):
     assert rec.stdout == run.stdout
     rep = scribe("replay", str(trace), timeout=30)
     assert rep.stdout == run.stdout and rep.returncode == 0, rep.stderr
+
+
+def test_fanotify_events_name_virtual_pids(guest, scribe, tmp_path):
+    target = tmp_path / "watched"
+    target.write_text("x")
+    proc = scribe("run", "--", str(guest("vee_fanotify")), str(target))
+    if proc.returncode == 2:
+        pytest.skip(f"fanotify not available here: {proc.stderr.strip()}")
+    assert proc.stdout == "child=2 event pid=2\n", proc.stderr

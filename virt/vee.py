@@ -486,6 +486,7 @@ class Vee(Interceptor):
         add("pread64", self._read)
         add("sendmsg", self._sendmsg)
         add("socket", self._socket)
+        add("fanotify_init", self._fanotify_init)
         add("bind", self._nl_bind)
         add("getsockname", self._nl_getsockname)
         add("recvfrom", self._nl_recv)
@@ -802,6 +803,8 @@ class Vee(Interceptor):
     def _ioctl(self, t: Tracee) -> int:
         req = t.args[1] & 0xFFFFFFFF
         addr = t.args[2]
+        if req == 0xC0502100 and addr:  # SECCOMP_IOCTL_NOTIF_RECV: seccomp_notif.pid at 8
+            return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr + 8) if tt.result == 0 else None)
         if (req & 0xFFFF) == 0xFF0B and req >> 30 == 3 and addr:  # PIDFD_GET_INFO
             def info_done(tt: Tracee) -> None:
                 if tt.result == 0:
@@ -1084,6 +1087,34 @@ class Vee(Interceptor):
                 self.idfiles[(tt.tgid, tt.result)] = "cgroup"
         return self.on_exit(t, done)
 
+    def _fanotify_init(self, t: Tracee) -> int:
+        def done(tt: Tracee) -> None:
+            if tt.result >= 0:
+                self.idfiles[(tt.tgid, tt.result)] = "fanotify"
+        return self.on_exit(t, done)
+
+    def _fanotify_read(self, t: Tracee) -> int:
+        """fanotify_event_metadata.pid (at 20) names the process that caused each event."""
+        buf = t.args[1]
+
+        def done(tt: Tracee) -> None:
+            off, n = 0, tt.result
+            while off + 24 <= n:
+                try:
+                    length = tt.read_u32(buf + off)
+                except MemoryReadError:
+                    return
+                if length < 24:
+                    return
+                try:  # the process may be gone (reaped) since: it is still named
+                    real = tt.read_i32(buf + off + 20)
+                    if real > 0:
+                        tt.write_i32(buf + off + 20, self.pids.to_virtual_sender(real))
+                except OSError:
+                    return
+                off += length
+        return self.on_exit(t, done)
+
     def _id_file_read(self, t: Tracee, kind: str) -> int:
         buf = t.args[1]
         if kind != "cgroup":
@@ -1202,6 +1233,8 @@ class Vee(Interceptor):
     def _read(self, t: Tracee) -> int:
         key = (t.tgid, _i32(t.args[0]))
         kind = self.idfiles.get(key)
+        if kind == "fanotify" and t.nr == nr("read"):
+            return self._fanotify_read(t)
         if kind is not None and t.nr == nr("read"):
             return self._id_file_read(t, kind)
         if key in self.procfds and t.nr in (nr("read"), nr("pread64")):
