@@ -224,3 +224,10 @@ def test_fanotify_events_name_virtual_pids(guest, scribe, tmp_path):
     if proc.returncode == 2:
         pytest.skip(f"fanotify not available here: {proc.stderr.strip()}")
     assert proc.stdout == "child=2 event pid=2\n", proc.stderr
+
+
+def test_seccomp_user_notification_names_virtual_pids(guest, scribe):
+    proc = scribe("run", "--", str(guest("vee_unotify")), timeout=30)
+    if "seccomp:" in proc.stdout + proc.stderr:
+        pytest.skip("seccomp user notification not available here")
+    assert proc.stdout.splitlines() == ["notified by pid=2", "getppid answered 77 by pid 2"], proc.stderr
