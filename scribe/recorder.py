@@ -68,6 +68,19 @@ def is_sync_fault(signo: int, siginfo: bytes) -> bool:
     return 0 < code < 0x80
 
 
+def _signal_pending(tid: int) -> bool:
+    """A signal waits for the thread (or its process): the call was cut short
+    by it, not only by our own PTRACE_INTERRUPT."""
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                if line.startswith((b"SigPnd:", b"ShdPnd:")) and int(line.split()[1], 16):
+                    return True
+    except (OSError, ValueError, IndexError):
+        return True  # unknown: keep the event (replay handles a restart too)
+    return False
+
+
 class Recorder(Vee):
     def __init__(self, writer: TraceWriter) -> None:
         super().__init__()
@@ -309,7 +322,7 @@ class Recorder(Vee):
         super().syscall_exit(t)
         res = t.result
         nr_ = t.nr
-        if res in ERESTART and t.policy.get("preempt"):
+        if res in ERESTART and t.policy.get("preempt") and not _signal_pending(t.tid):
             # Our own PTRACE_INTERRUPT reached a blocked call: the kernel
             # restarts it by itself; the program sees nothing, nor does the trace.
             t.policy.pop("rec_inputs", None)
