@@ -581,13 +581,13 @@ class Vee(Interceptor):
             if r is None:
                 return t.skip(-errno.EPERM)
             t.set_arg(1, r)
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     def _pid_args(self, t: Tracee, idx: tuple[int, ...], zero_ok: bool = True) -> int:
         for i in idx:
             if self._translate_pid_arg(t, i, zero_ok=zero_ok) is None:
                 return t.skip(-errno.ESRCH)
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     def _kill(self, t: Tracee) -> int:
         pid = _i32(t.args[0])
@@ -596,7 +596,7 @@ class Vee(Interceptor):
             return t.skip(self._kill_all(t, sig))
         if self._translate_pid_arg(t, 0, neg_group=True) is None:
             return t.skip(-errno.ESRCH)
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     def _kill_all(self, caller: Tracee, sig: int) -> int:
         """kill(-1): every VEE process but the caller's and the VEE's init."""
@@ -624,16 +624,8 @@ class Vee(Interceptor):
 
     def _siginfo_in(self, t: Tracee, addr: int) -> None:
         """A caller-built siginfo: its si_pid (virtual) becomes real for the call."""
-        if not addr:
-            return
-        try:
-            v = t.read_i32(addr + 16)
-        except MemoryReadError:
-            return
-        r = self.real_of(v) if v > 0 else None
-        if r is not None and r != v:
-            t.write_i32(addr + 16, r)
-            self.on_exit(t, lambda tt, a=addr, vv=v: tt.write_i32(a + 16, vv))
+        if addr:
+            self._mem_pid_in(t, addr + 16)
 
     def _sigqueueinfo(self, t: Tracee) -> int:
         if self._translate_pid_arg(t, 0, zero_ok=False) is None:
@@ -650,7 +642,7 @@ class Vee(Interceptor):
 
     def _pidfd_send_signal(self, t: Tracee) -> int:
         self._siginfo_in(t, t.args[2])
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     def _wait4(self, t: Tracee) -> int:
         # Blocking: never pins (a blocked wait on a pid must not hold its exit).
@@ -691,14 +683,14 @@ class Vee(Interceptor):
         self.warn("perf", "perf_event_open: ring-buffer records carry real pids (not translated)")
         if _i32(t.args[1]) > 0 and self._translate_pid_arg(t, 1) is None:
             return t.skip(-errno.ESRCH)
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     def _who(self, t: Tracee, pid_kinds: tuple[int, ...]) -> int:
         """(which, who) calls: `who` is a pid or pgid for these `which` values."""
         if t.args[0] in pid_kinds and _i32(t.args[1]) != 0:
             if self._translate_pid_arg(t, 1) is None:
                 return t.skip(-errno.ESRCH)
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     def _priority(self, t: Tracee) -> int:
         return self._who(t, (0, 1))  # PRIO_PROCESS, PRIO_PGRP (PRIO_USER is a uid)
@@ -707,20 +699,10 @@ class Vee(Interceptor):
         return self._who(t, (1, 2))  # IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP
 
     def _capget(self, t: Tracee) -> int:
-        hdr = t.args[0]
-        if not hdr:
-            return RUN
-        try:
-            v = t.read_i32(hdr + 4)
-        except MemoryReadError:
-            return RUN
-        if v > 0:
-            r = self.real_of(v)
-            if r is None:
-                return t.skip(-errno.ESRCH)
-            t.write_i32(hdr + 4, r)
-            return self.on_exit(t, lambda tt: tt.write_i32(hdr + 4, v))
-        return RUN
+        hdr = t.args[0]  # struct __user_cap_header_struct {u32 version; int pid}
+        if hdr and not self._mem_pid_in(t, hdr + 4):
+            return t.skip(-errno.ESRCH)
+        return self._then(t)
 
     def _clockid(self, t: Tracee) -> int:
         cid = _i32(t.args[0])
@@ -742,13 +724,9 @@ class Vee(Interceptor):
             tid = t.read_i32(sev + 16)
         except MemoryReadError:
             return RUN
-        if notify & 4 and tid > 0:  # SIGEV_THREAD_ID
-            r = self.real_of(tid)
-            if r is None:
-                return t.skip(-errno.EINVAL)
-            t.write_i32(sev + 16, r)
-            return self.on_exit(t, lambda tt: tt.write_i32(sev + 16, tid))
-        return RUN
+        if notify & 4 and tid > 0 and not self._mem_pid_in(t, sev + 16):  # SIGEV_THREAD_ID
+            return t.skip(-errno.EINVAL)
+        return self._then(t)
 
     def _timer_create(self, t: Tracee) -> int:
         a = self._clockid(t)
@@ -775,22 +753,37 @@ class Vee(Interceptor):
         if cmd in (15, 16):  # F_SETOWN_EX / F_GETOWN_EX: struct f_owner_ex {int type; pid_t pid}
             addr = t.args[2]
             if cmd == 15 and addr:
-                try:
-                    v = t.read_i32(addr + 4)
-                except MemoryReadError:
-                    return RUN
-                if v > 0:
-                    r = self.real_of(v)
-                    if r is None:
-                        return t.skip(-errno.ESRCH)
-                    t.write_i32(addr + 4, r)
-                    return self.on_exit(t, lambda tt: tt.write_i32(addr + 4, v))
-                return RUN
+                if not self._mem_pid_in(t, addr + 4):
+                    return t.skip(-errno.ESRCH)
+                return self._then(t)
             return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr + 4) if tt.result == 0 else None)
         if cmd == 5:  # F_GETLK: struct flock.l_pid at 24
             addr = t.args[2]
             return self.on_exit(t, lambda tt: self._mem_pid_out(tt, addr + 24) if tt.result == 0 else None)
         return RUN
+
+    def _mem_pid_in(self, t: Tracee, addr: int) -> bool:
+        """A virtual pid the program put in memory becomes real for the call,
+        and is put back at the call's exit. False: it names no process of
+        the VEE (memory left as it is); unreadable or <= 0: nothing to do."""
+        try:
+            v = t.read_i32(addr)
+        except MemoryReadError:
+            return True
+        if v <= 0:
+            return True
+        r = self.real_of(v)
+        if r is None:
+            return False
+        if r != v:
+            t.write_i32(addr, r)
+            self.on_exit(t, lambda tt, a=addr, vv=v: tt.write_i32(a, vv))
+        return True
+
+    @staticmethod
+    def _then(t: Tracee) -> int:
+        """RUN, or RUN_EXIT when the preamble left work for the exit stop."""
+        return RUN_EXIT if t.policy.get("exit") else RUN
 
     def _mem_pid_out(self, t: Tracee, addr: int) -> None:
         try:
@@ -950,13 +943,8 @@ class Vee(Interceptor):
         if not t.args[1]:
             return RUN
         for addr in self._cmsg_creds(t, t.args[1]):
-            v = t.read_i32(addr)
-            r = self.real_of(v) if v > 0 else None
-            if r is None:
-                continue
-            t.write_i32(addr, r)
-            self.on_exit(t, lambda tt, a=addr, vv=v: tt.write_i32(a, vv))
-        return RUN_EXIT if t.policy.get("exit") else RUN
+            self._mem_pid_in(t, addr)
+        return self._then(t)
 
     # -- netlink: a socket's default port id is its process's real pid ---------
     def _socket(self, t: Tracee) -> int:
@@ -976,15 +964,8 @@ class Vee(Interceptor):
         addr = t.args[1]
         if not self._is_netlink(t) or not addr:
             return RUN
-        try:
-            v = t.read_i32(addr + 4)
-        except MemoryReadError:
-            return RUN
-        r = self.real_of(v) if v > 0 else None
-        if r is None:
-            return RUN
-        t.write_i32(addr + 4, r)
-        return self.on_exit(t, lambda tt: tt.write_i32(addr + 4, v))
+        self._mem_pid_in(t, addr + 4)
+        return self._then(t)
 
     def _nl_getsockname(self, t: Tracee) -> int:
         if not self._is_netlink(t) or not t.args[1]:
@@ -1316,7 +1297,7 @@ class Vee(Interceptor):
                 new += b"/task/%d" % rt
             new += head[m.end():] + b"\0"
             t.set_arg(i, t.scratch(new))
-        return RUN_EXIT if t.policy.get("exit") else RUN
+        return self._then(t)
 
     # -- SysV IPC --------------------------------------------------------
     def _ipc_get(self, t: Tracee, kind: str, flag_arg: int) -> int:
