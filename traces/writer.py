@@ -138,13 +138,17 @@ class TraceWriter:
 
     # -- the recording side --------------------------------------------------
 
+    def _check_usable(self) -> None:
+        """Under the lock: a failed or closed writer takes nothing more."""
+        if self._failed is not None:
+            raise self._failed
+        if self._closed:
+            raise TraceError("trace writer is closed")
+
     def append(self, event: Any) -> int:
         """Buffer one event; returns its event number (0, 1, ...)."""
         with self._lock:
-            if self._failed is not None:
-                raise self._failed
-            if self._closed:
-                raise TraceError("trace writer is closed")
+            self._check_usable()
             packed = self._enc.encode(event)
             n = self._n
             self._n = n + 1
@@ -171,10 +175,7 @@ class TraceWriter:
     def blob(self, data: bytes) -> BlobRef:
         """Store data once (by content hash) and return its reference."""
         with self._lock:
-            if self._failed is not None:
-                raise self._failed
-            if self._closed:
-                raise TraceError("trace writer is closed")
+            self._check_usable()
             return self._blob_locked(bytes(data))
 
     def _blob_locked(self, data: bytes) -> BlobRef:
