@@ -79,5 +79,9 @@ class IpcNamespace:
     def __init__(self) -> None:
         self.spaces = {k: IpcSpace(k) for k in (MSG, SEM, SHM)}
 
+    def has_shared_memory(self) -> bool:
+        """A shared memory segment of the VEE exists (its memory is the kernel's)."""
+        return bool(self.spaces[SHM].v2r)
+
     def __getitem__(self, kind: str) -> IpcSpace:
         return self.spaces[kind]

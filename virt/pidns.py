@@ -60,6 +60,23 @@ class PidNamespace:
             self.v2r[v] = new_real
             self.r2v[new_real] = v
 
+    def moved(self, olds: set[int], new: int) -> None:
+        """The only live task of the VEE now runs as `new` (a checkpoint copy,
+        leader of its own group and session): its id and every group or
+        session id in `olds` (those it belonged to) now name `new`."""
+        for old in olds:
+            v = self.r2v.pop(old, None)
+            if v is not None:
+                self.v2r[v] = new
+                self.r2v[new] = v
+            self.pins.pop(old, None)
+        for v, real in list(self.groups_v2r.items()):
+            if real in olds:
+                self.groups_v2r[v] = new
+                self.groups_r2v.pop(real, None)
+                self.groups_r2v[new] = v
+        self.departed.pop(new, None)
+
     def retire(self, real: int, still_group: bool = False) -> None:
         """A task is gone; keep its id alive as a group/session name if needed."""
         v = self.r2v.pop(real, None)

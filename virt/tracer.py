@@ -24,12 +24,13 @@ race): such a stop is parked, untouched, until the event names the child.
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import signal
 import struct
 import time
-from typing import Callable, Iterable, NewType
+from typing import Any, Callable, Iterable, NewType
 
 from virt import ptrace_api as P
 from virt.memory import MemoryReadError
@@ -103,6 +104,19 @@ class Tracee:
 
     def __repr__(self) -> str:
         return f"<Tracee tid={self.tid} vtid={self.vtid}>"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tracee:
+        """A copy for a checkpoint of the replay: the same record with its own
+        registers buffer and no /proc/<tid>/mem fd (it stands for another task)."""
+        new = Tracee.__new__(Tracee)
+        memo[id(self)] = new
+        for name in Tracee.__slots__:
+            if name not in ("regs", "regs_ref", "memfd"):
+                setattr(new, name, copy.deepcopy(getattr(self, name), memo))
+        new.regs = type(self.regs).from_buffer_copy(bytes(self.regs))
+        new.regs_ref = P.regs_ref(new.regs)
+        new.memfd = -1
+        return new
 
     # -- registers --------------------------------------------------------
     def load_regs(self) -> P.Regs:

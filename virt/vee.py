@@ -260,6 +260,29 @@ class Vee(Interceptor):
         if t.tid == t.tgid:
             self._reparent_children(t)
 
+    def moved(self, olds: set[int], new: int) -> None:
+        """Live replay restored a checkpoint: the VEE's only task, known here
+        by the real ids in `olds` (its tid, group and session), is now the
+        task `new`.  Everything keyed by a real id follows it."""
+        tr = self.tracer
+        t = next(iter(tr.tracees.values()))
+        old = t.tid
+        tr.tracees = {new: t}
+        t.tid = t.tgid = new
+        t.memfd = -1
+        self.pids.moved(olds, new)
+
+        def fd_keys(keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
+            return {(new if k in olds else k, fd) for k, fd in keys}
+        self.signalfds = fd_keys(self.signalfds)
+        self.procfds = fd_keys(self.procfds)
+        self.procdirs = fd_keys(self.procdirs)
+        self.netlinkfds = fd_keys(self.netlinkfds)
+        self.idfiles = {(new if k in olds else k, fd): v for (k, fd), v in self.idfiles.items()}
+        head = self.robust_heads.pop(old, None)
+        if head is not None:
+            self.robust_heads[new] = head
+
     def reaped(self, real: int) -> None:
         """A wait call returned `real`: its zombie is gone, so is its id."""
         if self.zombies.pop(real, None) is not None:
