@@ -14,10 +14,17 @@ Why everything runs on one thread: ptrace requests must come from the
 thread that seized the tracees; `tui.live.LiveRunner` calls every method of
 a session on one dedicated thread, including `open_session`.
 
-Going back: there are no fork checkpoints yet (`checkpoints = False`), so a
-move backwards kills the replay, starts a fresh one and runs it forward; the
-Stop says "re-ran from the start".  Replay is deterministic, so the process
-is in exactly the same state (addresses, registers) as on the way forward.
+Going back: fork checkpoints (scribe.checkpoint).  While the replay runs
+forward, the session takes a checkpoint in front of an event every
+CHECKPOINT_EVENTS events and CHECKPOINT_SECONDS of replay at the most, and at
+every stop the user sees, where one can be taken (one live task, at a
+syscall entry; see scribe.checkpoint for the rules).  A move backwards (or a
+long jump forwards) restores the nearest checkpoint at or before the target
+and replays forward from there; the Stop says "restored the checkpoint at
+event N".  Where no checkpoint lies before the target, the replay is
+started afresh and run forward, and the Stop says "re-ran from the start"
+and why there was no checkpoint.  Replay is deterministic, so the process
+is in exactly the same state (addresses, registers) either way.
 
 Where a replay can stop: in front of any event that a tracee waits for
 (a syscall entry, a new task, an exec, an rdtsc, a signal).  Events carried
@@ -48,6 +55,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scribe import checkpoint as CP
 from scribe import determinism as D
 from scribe.replayer import Divergence, EndOfTrace, Replayer, ReplayError
 from traces import Exec, Exit, Input, Spawn, Syscall, TraceReader, Unknown
@@ -62,6 +70,10 @@ MAX_MEMORY = 1 << 20  # one read; the panel shows far less
 MAX_FRAMES = 64
 SCAN_WORDS = 256  # words between rsp and rbp searched for a leaf's caller
 RERAN = "re-ran from the start"
+RESTORED = "restored the checkpoint at event"
+CHECKPOINT_EVENTS = 200  # at least this many events between two checkpoints of a run
+CHECKPOINT_SECONDS = 0.25  # and at least this much replay time
+MAX_CHECKPOINTS = 32  # each is a stopped process (copy-on-write memory)
 BLOCKED_GRACE = 1.0  # seconds a task entering a blocking call may take to sleep
 
 # The registers in the order a person reads them.
@@ -136,7 +148,7 @@ class ReplaySession:
 
     available = True
     reason = ""
-    checkpoints = False
+    checkpoints = True
 
     def __init__(self, trace_path: str, *, timeout: float | None = None) -> None:
         self.path = str(trace_path)
@@ -153,6 +165,13 @@ class ReplaySession:
         self._pid_of: dict[int, int] | None = None
         self._timed_out = False
         self._syms: dict[Any, _Symbols | None] = {}
+        self.cps: list[CP.Checkpoint] = []  # by event number
+        self.cp_events = CHECKPOINT_EVENTS
+        self.cp_seconds = CHECKPOINT_SECONDS
+        self.cp_why: list[tuple[int, str]] = []  # (event, why no checkpoint there), latest last
+        self._cp_time = 0.0
+        self._files: set[str] = set()  # private copies of every replay run (checkpoints map them)
+        self._made: set[int] = set()  # real pids of every copy made: reaped at close()
 
     # -- the protocol: moving ------------------------------------------------
 
@@ -161,10 +180,14 @@ class ReplaySession:
         if self.rep is not None and self.at is not None and target == self.at and self.last is not None:
             return self.last if self.done else Stop(self.at, self.tid, "event")
         message = ""
-        if self.rep is None or self.done or (self.at is not None and target < self.at):
-            if self.rep is not None:
-                message = RERAN
+        if self.rep is None and not self.cps:
             self._start()
+        elif self.rep is None or self.done or (self.at is not None and target < self.at):
+            message = self._rewind(target)
+        else:
+            cp = self._checkpoint_before(target)
+            if cp is not None and self.at is not None and cp.event_no > self.at + self.cp_events:
+                message = self._rewind(target)  # nearer than replaying from here
         return self._go(target if target < self.length else None, "event", message)
 
     def step(self, tid: int | None = None) -> Stop:
@@ -214,8 +237,7 @@ class ReplaySession:
             target = self._find_back(before)
             if target is None:
                 raise LiveError(f"event {here} is the first stop of the replay: nothing before it")
-            self._start()
-            stop = self._go(target, "step", RERAN)
+            stop = self._go(target, "step", self._rewind(target))
             if stop.event_no < here or stop.reason != "step":
                 return stop
             before = target  # carried out with an earlier event: try the one before
@@ -270,10 +292,28 @@ class ReplaySession:
 
     def close(self) -> None:
         self._stop_replay()
-        try:
-            self.index.close()
-        except Exception:  # noqa: BLE001 - closing must not fail
-            pass
+        for cp in self.cps:
+            CP.discard(cp.copy_pid)
+        self.cps.clear()
+        for pid in self._made:  # dead copies handed to us when their parents died
+            try:
+                os.waitpid(pid, os.WNOHANG | WALL)
+            except ChildProcessError:
+                pass
+        self._made.clear()
+        for f in self._files:
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+        self._files.clear()
+        for r in (self.reader, self.index):
+            try:
+                if r is not None:
+                    r.close()
+            except Exception:  # noqa: BLE001 - closing must not fail
+                pass
+        self.reader = None
 
     # -- starting and stopping the replay -------------------------------------
 
@@ -282,15 +322,13 @@ class ReplaySession:
         self._stop_replay()
         from scribe.launch import become_subreaper, ptrace_refused
 
-        reader = TraceReader(self.path)
-        rep = LiveReplayer(reader)
+        if self.reader is None:  # one for every replay of the session: checkpoints share it
+            self.reader = TraceReader(self.path)
+        rep = LiveReplayer(self.reader)
         tracer = Tracer(rep)
         tracer.on_idle = rep.pump
         tracer.pause_when = self._should_pause
-        self.reader, self.rep, self.tracer = reader, rep, tracer
-        self.at = None
-        self.done = False
-        self.last = None
+        self._adopt(rep, tracer, None)
         try:
             path, argv, env, cwd = rep.prepare_first()
             become_subreaper()
@@ -309,20 +347,92 @@ class ReplaySession:
             self._stop_replay()
             raise LiveError(str(exc)) from None
 
+    def _adopt(self, rep: LiveReplayer, tracer: Tracer, at: int | None) -> None:
+        self.rep, self.tracer = rep, tracer
+        self.at = at
+        self.done = False
+        self.last = None
+        rep.on_checkpoint = self._checkpoint_chance
+        rep.checkpoint_from = at + self.cp_events if at is not None else 1
+        self._cp_time = time.monotonic()
+
     def _stop_replay(self) -> None:
-        tracer, rep, reader = self.tracer, self.rep, self.reader
-        self.tracer = self.rep = self.reader = None
+        tracer, rep = self.tracer, self.rep
+        self.tracer = self.rep = None
         if tracer is not None:
             _kill_and_reap(tracer)
             for t in list(tracer.tracees.values()):
                 t.close_mem()
         if rep is not None:
-            rep.cleanup()
-        if reader is not None:
+            self._files.update(rep.tempfiles)  # removed at close(): checkpoints map them
+
+    # -- checkpoints -------------------------------------------------------------
+
+    def _checkpoint_chance(self, n: int) -> None:
+        """Replayer.on_checkpoint: the run is in front of event n; checkpoint
+        if enough events and time have passed since the last one."""
+        if time.monotonic() - self._cp_time < self.cp_seconds:
+            return  # asked again at the next event
+        assert self.rep is not None
+        self.rep.checkpoint_from = n + self.cp_events
+        self._checkpoint_here(n)
+        self._cp_time = time.monotonic()
+
+    def _checkpoint_here(self, n: int) -> None:
+        rep, tracer = self.rep, self.tracer
+        if rep is None or tracer is None or any(cp.event_no == n for cp in self.cps):
+            return
+        why = CP.why_not(rep, tracer)
+        if why is not None:
+            self._no_checkpoint(n, why)
+            return
+        try:
+            cp = CP.take(rep, tracer, n, self._shared(rep))
+        except (CP.CheckpointError, OSError) as exc:
+            if getattr(exc, "fatal", False):
+                self.done = True
+                self._stop_replay()
+                raise LiveError(f"a checkpoint at event {n} failed: {exc}") from None
+            self._no_checkpoint(n, f"it failed: {exc}")
+            return
+        self._made.add(cp.copy_pid)
+        bisect.insort(self.cps, cp, key=lambda c: c.event_no)
+        if len(self.cps) > MAX_CHECKPOINTS:
+            # Keep them spread: drop the one closest to its predecessor.
+            i = min(range(1, len(self.cps) - 1),
+                    key=lambda j: self.cps[j].event_no - self.cps[j - 1].event_no)
+            CP.discard(self.cps.pop(i).copy_pid)
+
+    def _no_checkpoint(self, n: int, why: str) -> None:
+        self.cp_why = [w for w in self.cp_why if w[0] != n][-63:] + [(n, why)]
+
+    def _shared(self, rep: LiveReplayer) -> list[Any]:
+        """What a checkpoint's copy of the replay shares with the replay."""
+        return [self, self.reader, rep.out, rep.err, rep._blobs]
+
+    def _checkpoint_before(self, target: int) -> CP.Checkpoint | None:
+        i = bisect.bisect_right([cp.event_no for cp in self.cps], target)
+        return self.cps[i - 1] if i else None
+
+    def _rewind(self, target: int) -> str:
+        """Put the replay at the nearest checkpoint at or before target, or at
+        the start; return what the Stop should say about it."""
+        while (cp := self._checkpoint_before(target)) is not None:
+            self._stop_replay()
             try:
-                reader.close()
-            except Exception:  # noqa: BLE001
-                pass
+                rep, tracer = CP.restore(cp, self._shared(cp.state))
+            except (CP.CheckpointError, OSError) as exc:
+                self.cps.remove(cp)
+                CP.discard(cp.copy_pid)
+                self._no_checkpoint(cp.event_no, f"its checkpoint failed: {exc}")
+                continue
+            self._made.update(tracer.tracees)
+            self._adopt(rep, tracer, cp.event_no)
+            return f"{RESTORED} {cp.event_no}"
+        self._start()
+        why = [w for w in self.cp_why if w[0] <= target]
+        detail = f"; at event {why[-1][0]}, {why[-1][1]}" if why else ""
+        return f"{RERAN} (no checkpoint before event {target}{detail})"
 
     def _can_go_on(self) -> None:
         if self.done:
@@ -371,6 +481,7 @@ class ReplaySession:
             if target is not None and n > target and not message:
                 message = f"event {target} is carried out with an earlier one: stopped at the next"
             self.last = Stop(n, self.tid, reason, message)
+            self._checkpoint_here(n)  # for coming back here later
             return self.last
         err = tracer.exec_error()
         if err is not None:

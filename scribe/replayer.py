@@ -158,6 +158,9 @@ class Replayer(Vee):
         # Live debugging: do not carry out this event (or any later) yet.
         self.stop_before: int | None = None
         self.on_event: Callable[[int, Any], None] | None = None  # for live debugging
+        # Live debugging: offered a checkpoint in front of events >= checkpoint_from.
+        self.on_checkpoint: Callable[[int], None] | None = None
+        self.checkpoint_from = sys.maxsize
 
     # -- the trace stream --------------------------------------------------
     def _fill(self) -> bool:
@@ -169,6 +172,11 @@ class Replayer(Vee):
         except StopIteration:
             self.exhausted = True
             return False
+
+    def rewind_stream(self) -> None:
+        """A copy of this replayer (a checkpoint) reads on from where it was."""
+        nxt = self.buf[-1][0] + 1 if self.buf else self.consumed
+        self.it = self.r.events(nxt)
 
     def head(self) -> tuple[int, Any] | None:
         if not self.buf and not self._fill():
@@ -242,6 +250,8 @@ class Replayer(Vee):
                 break  # live debugging: stop in front of this event
             if self.runner is not None and self.runner.vtid != ev.tid:
                 break  # one tracee in user code at a time, as when recording
+            if n >= self.checkpoint_from and self.on_checkpoint is not None and ev.tid in self.parked:
+                self.on_checkpoint(n)  # live debugging: its task waits in front of n
             cb = self.parked.pop(ev.tid, None)
             if cb is None:
                 far = self.far_entry.pop(ev.tid, None)

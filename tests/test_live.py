@@ -91,7 +91,7 @@ def in_binary(maps: list[MapEntry], exe: str, addr: int) -> bool:
 def test_protocol_and_an_inline_syscall_in_the_binary(session: Any, basic: tuple[str, str]) -> None:
     path, exe = basic
     assert isinstance(session, LiveSession)
-    assert session.available and not session.checkpoints
+    assert session.available and session.checkpoints
     raw = syscalls(path, "getppid")[0]  # the inline `syscall` of raw_getppid()
     stop = session.run_to(raw)
     assert (stop.event_no, stop.tid, stop.reason) == (raw, 1, "event")
@@ -161,7 +161,7 @@ def test_cont_to_syscall_name_path_and_event_breakpoints(session: Any, basic: tu
 
 
 @pytest.mark.parametrize("session", ["basic"], indirect=True)
-def test_step_and_reverse_step_rerun_to_the_same_state(session: Any, basic: tuple[str, str]) -> None:
+def test_step_and_reverse_step_come_back_to_the_same_state(session: Any, basic: tuple[str, str]) -> None:
     path, _ = basic
     n = syscalls(path, "write")[0]
     first = session.run_to(n)
@@ -173,14 +173,14 @@ def test_step_and_reverse_step_rerun_to_the_same_state(session: Any, basic: tupl
     top = stop.event_no
     back = session.reverse_step()
     assert back.event_no < top and back.reason == "step"
-    assert "re-ran from the start" in back.message
+    assert back.message == f"restored the checkpoint at event {back.event_no}"  # taken at the stop
     assert session.registers() == seen[back.event_no]  # deterministic: the very same state
     back = session.reverse_step()
     assert back.event_no == n and session.registers() == seen[n]
-    # forward again from the re-run; and run_to backwards says it re-ran
+    # forward again from the checkpoint; and run_to backwards restores one
     assert session.step().event_no in seen
     again = session.run_to(n)
-    assert again.event_no == n and again.message == "re-ran from the start"
+    assert again.event_no == n and again.message == f"restored the checkpoint at event {n}"
     end = session.run_to(10**9)
     assert end.reason == "exit" and end.event_no == len(events(path))
     # back from the end: the last event of the trace that can be stopped at
@@ -301,3 +301,127 @@ def test_every_event_in_turn(session: Any, forked: tuple[str, str]) -> None:
         if isinstance(ev, Syscall):
             assert regs["orig_rax"] == ev.nr
         assert session.backtrace()[0].pc == regs["rip"]
+
+
+# -- checkpoints ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def looped(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "live_loop")
+
+
+def dense(session: Any, every: int) -> Any:
+    """Checkpoints every `every` events of a run, however fast it goes."""
+    session.cp_seconds = 0
+    session.cp_events = every
+    return session
+
+
+def recorded_status(path: str) -> int:
+    with TraceReader(path) as r:
+        return os.WEXITSTATUS(r.exit_status)
+
+
+def look(session: Any) -> tuple[dict[str, int], bytes]:
+    regs = session.registers()
+    return regs, session.memory(regs["rsp"], 512)
+
+
+@pytest.mark.parametrize("session", ["looped"], indirect=True)
+def test_a_checkpoint_restores_the_same_process_and_the_replay_ends_as_recorded(
+        session: Any, looped: tuple[str, str]) -> None:
+    path, _ = looped
+    dense(session, 100)
+    writes = syscalls(path, "write")
+    early, late = writes[60], writes[250]
+    seen = {}
+    for n in (early, late):
+        stop = session.run_to(n)
+        assert (stop.event_no, stop.message) == (n, "")
+        seen[n] = look(session)
+    taken = [cp.event_no for cp in session.cps]
+    assert len(taken) >= 5 and any(early < e < late for e in taken)
+    # back to the early write: the nearest checkpoint at or before it, then forward
+    back = session.run_to(early)
+    assert back.event_no == early and back.message == f"restored the checkpoint at event {early}"
+    assert look(session) == seen[early]
+    # a checkpoint taken during the run (not at a stop) brings back the state in between
+    mid = max(e for e in taken if e < late and e != early)
+    stop = session.run_to(late - 1 if late - 1 > mid else late)
+    assert stop.message.startswith("restored the checkpoint at event") or stop.message == ""
+    stop = session.run_to(late)
+    assert look(session) == seen[late]
+    # from the restored state the program runs to its recorded end: no divergence
+    end = session.run_to(10**9)
+    assert end.reason == "exit", end.message
+    assert f"exited with {recorded_status(path)}" in end.message
+    # once finished, going back restores a checkpoint rather than re-running
+    back = session.reverse_step()
+    assert back.message.startswith("restored the checkpoint at event"), back.message
+    assert session.registers()["orig_rax"] == BY_NAME["exit_group"].nr
+
+
+@pytest.mark.parametrize("session", ["looped"], indirect=True)
+def test_a_checkpoint_serves_many_times_and_leaves_no_process(session: Any, looped: tuple[str, str]) -> None:
+    path, _ = looped
+    dense(session, 50)
+    writes = syscalls(path, "write")
+    here = session.run_to(writes[100]).event_no
+    state = look(session)
+    for _ in range(3):
+        session.run_to(writes[200])
+        again = session.run_to(here)
+        assert again.message == f"restored the checkpoint at event {here}"
+        assert look(session) == state
+    copies = [cp.copy_pid for cp in session.cps]
+    made = set(session._made)
+    assert copies and set(copies) <= made
+    for pid in copies:  # stopped, each in a session of its own: no kill(0) of the program reaches it
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        assert fields[0] == "t" and int(fields[2]) == pid and int(fields[3]) == pid  # state, pgrp, session
+    session.close()
+    for pid in made:  # neither alive nor a zombie of ours
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG | 0x40000000)
+
+
+@pytest.mark.parametrize("session", ["forked"], indirect=True)
+def test_a_restored_process_forks_and_waits_for_real(session: Any, forked: tuple[str, str]) -> None:
+    path, _ = forked
+    dense(session, 1)
+    fork = next(n for n, ev in events(path) if isinstance(ev, Spawn) and ev.tid == 2)
+    child_write = syscalls(path, "write", tid=2)[0]
+    stop = session.run_to(child_write)
+    assert stop.tid == 2
+    seen = look(session)
+    assert session.cps and all(cp.event_no < fork for cp in session.cps)  # two processes after
+    assert any("2 processes were alive" in why for _, why in session.cp_why)
+    end = session.run_to(10**9)
+    assert end.reason == "exit" and "exited with 5" in end.message
+    again = session.run_to(child_write)
+    assert again.message == f"restored the checkpoint at event {session.cps[-1].event_no}"
+    assert (again.event_no, again.tid) == (child_write, 2) and look(session) == seen
+    end = session.run_to(10**9)  # the restored parent's fork and wait4 were real
+    assert end.reason == "exit" and "exited with 5" in end.message
+
+
+@pytest.mark.parametrize("session", ["threads"], indirect=True)
+def test_no_checkpoint_of_threads_going_back_reruns_and_says_why(session: Any, threads: tuple[str, str]) -> None:
+    path, _ = threads
+    dense(session, 1)
+    ev_list = events(path)
+    spawn = next(n for n, ev in ev_list if isinstance(ev, Spawn) and ev.tid == 2)
+    last = max(n for n, ev in ev_list if getattr(ev, "tid", None) == 2 and type(ev).__name__ == "Syscall")
+    session.run_to(last)
+    state = look(session)
+    assert all(cp.event_no < spawn for cp in session.cps)
+    back = session.reverse_step()
+    assert back.message.startswith("restored the checkpoint at event"), back.message  # replayed on from before the thread
+    back = session.run_to(last)
+    assert look(session) == state
+    session.cps.clear()  # (their processes go with the session)
+    back = session.run_to(spawn + 1)
+    assert back.message.startswith("re-ran from the start (no checkpoint before event")
+    assert "threads" in back.message

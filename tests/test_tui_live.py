@@ -80,7 +80,7 @@ def test_r_replays_to_the_selected_event_and_shows_registers(trace: str) -> None
             assert app.event_list.event_no == panel.last_stop.event_no  # the list follows
             await pilot.press("R")
             await settle(app, pilot)
-            assert panel.last_stop.event_no == n and "re-ran from the start" in panel.state_text
+            assert panel.last_stop.event_no == n and "restored the checkpoint at event" in panel.state_text
             app.event_list.move_to_event(total - 1)
             await pilot.press("r")
             await settle(app, pilot)

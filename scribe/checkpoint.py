@@ -1,0 +1,366 @@
+"""Fork checkpoints of a live replay, for going back without re-running it all.
+
+A checkpoint is two things taken at the same instant, while the replay is
+paused in front of an event:
+
+- a copy of the replayed process, made by making the stopped process itself
+  call clone() (no CLONE_* flags, no exit signal): the copy has the same
+  memory, registers, signal state and seccomp filter, and stays stopped
+  under ptrace, in a session of its own so that no kill(0)/kill(-pgid) of
+  the program reaches it;
+- a deep copy of the replay's own state (the Replayer with its namespaces,
+  the Tracer and its Tracee records, the parked continuations).
+
+Restoring clones the checkpoint's copy once more (the checkpoint stays for
+the next time), puts the new process back at the syscall entry where the
+original stood, and swaps it in under the same virtual ids: the program
+cannot tell, because every id it sees is virtual (the Zap idea).  Only the
+real ids change, and `Replayer.moved` renames them in the copied state.
+
+What can be checkpointed: one task alive in the whole replay (one process,
+one thread), held at a seccomp syscall-entry stop, with no shared memory
+mapped (the copy would share it with the original), no SysV shared memory
+segment in the VEE, no zombie child, no signal pending in the kernel.
+Anything else answers with the reason, and going back there re-runs from
+the nearest earlier checkpoint or from the start.
+
+Why these rules:
+- fork copies one thread, so a multi-threaded process cannot be copied;
+- a copy of each process of a tree cannot be made the parent of the copies
+  of its children, and wait4/kill are executed in replay;
+- every file descriptor the program reads from is emulated in replay, so
+  shared file offsets between copy and original do not matter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import select
+import signal
+import threading
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from virt import ptrace_api as P
+from virt.tracer import Tracer
+
+WALL = 0x40000000
+SYS_CLONE = 56
+SYS_SETSID = 112
+_U64 = (1 << 64) - 1
+# Policy entries that mean the tracee is in the middle of something the
+# copy would not carry on with (a signal sent and awaited, single-stepping).
+_IN_FLIGHT = ("expect_signal", "stepping", "singlestep", "skip_result", "restore", "killed")
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be taken or restored; str() is one line.
+
+    fatal: the replayed task could not be put back where it stood, so the
+    replay cannot go on."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+@dataclass
+class Checkpoint:
+    event_no: int        # the replay was paused in front of this event
+    copy_pid: int        # real pid of the stopped copy (our tracee, not in any Tracer)
+    orig_ids: set[int]   # real tid, pgid and sid of the task in `state`
+    regs: bytes          # the task's registers at the syscall-entry stop
+    state: Any           # a deep copy of the Replayer (its .tracer comes along)
+
+
+# -- copying the replay's state ---------------------------------------------------
+
+_copy_lock = threading.Lock()
+
+
+def _copy_function(f: types.FunctionType, memo: dict[int, Any]) -> types.FunctionType:
+    """A closure bound to the copies of what it captured (a parked continuation)."""
+    if not f.__closure__:
+        return f
+    cells = tuple(types.CellType() for _ in f.__closure__)
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, cells)
+    g.__kwdefaults__ = f.__kwdefaults__
+    g.__qualname__ = f.__qualname__
+    memo[id(f)] = g
+    for old, new in zip(f.__closure__, cells):
+        try:
+            value = old.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        new.cell_contents = copy.deepcopy(value, memo)
+    return g
+
+
+@contextlib.contextmanager
+def _closures_copied() -> Iterator[None]:
+    """copy.deepcopy treats functions as atomic; here closures are copied too."""
+    with _copy_lock:
+        dispatch = copy._deepcopy_dispatch  # type: ignore[attr-defined]
+        old = dispatch[types.FunctionType]
+        dispatch[types.FunctionType] = _copy_function
+        try:
+            yield
+        finally:
+            dispatch[types.FunctionType] = old
+
+
+def copy_state(rep: Any, shared: list[Any]) -> Any:
+    """A deep copy of the replayer `rep`, sharing the objects in `shared` and
+    the recorded events it holds (events are never changed by replay)."""
+    memo: dict[int, Any] = {id(o): o for o in shared}
+    for item in rep.buf:
+        memo[id(item)] = item
+    memo[id(rep.it)] = None  # a generator: the copy opens its own (Replayer.rewind_stream)
+    with _closures_copied():
+        return copy.deepcopy(rep, memo)
+
+
+# -- making a task call a syscall ---------------------------------------------------
+
+
+def _wait(tid: int) -> int:
+    while True:
+        try:
+            _, status = os.waitpid(tid, WALL)
+            return status
+        except InterruptedError:  # pragma: no cover - PEP 475 retries
+            continue
+
+
+def _expect_stop(tid: int, status: int, what: str) -> tuple[int, int]:
+    if not os.WIFSTOPPED(status):
+        raise CheckpointError(f"task {tid} ended while {what} (status {status:#x})")
+    return (status >> 8) & 0xFF, status >> 16
+
+
+def inject(tid: int, regs: P.Regs, nr: int, args: tuple[int, ...] = (), *,
+           at_seccomp_stop: bool) -> tuple[int, int | None]:
+    """Make the stopped task `tid` run syscall nr(args) and stop at its exit.
+
+    `regs` are the task's registers to start from; rip must point just past
+    a `syscall` instruction.  At a seccomp stop the pending call is replaced;
+    from any other ptrace stop the task is sent back onto the instruction.
+    Returns (result, tid of a new task the call created or None); the task
+    is left at the call's exit stop, with its registers changed.
+    """
+    r = P.Regs.from_buffer_copy(bytes(regs))
+    a = tuple(args) + (0,) * (6 - len(args))
+    r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = (x & _U64 for x in a)
+    r.orig_rax = nr
+    if not at_seccomp_stop:
+        r.rip = (r.rip - 2) & _U64
+        r.rax = nr
+    P.setregs(tid, r)
+    P.syscall(tid, 0)
+    child = None
+    entered = at_seccomp_stop
+    while True:
+        sig, event = _expect_stop(tid, _wait(tid), f"it made syscall {nr}")
+        if event in (P.EVENT_CLONE, P.EVENT_FORK, P.EVENT_VFORK):
+            child = P.geteventmsg(tid)
+        elif event == P.EVENT_SECCOMP:
+            entered = True
+        elif sig == P.SYSCALL_TRAP and event == 0:
+            if entered:
+                return _signed(_getregs(tid).rax), child
+            entered = True  # the syscall-entry stop; the exit stop is next
+        else:
+            raise CheckpointError(f"task {tid} stopped with signal {sig} while it made syscall {nr}")
+        P.syscall(tid, 0)
+
+
+def back_to_entry(tid: int, regs: P.Regs) -> None:
+    """Send a task stopped at an exit stop (or a fresh copy) back into the
+    syscall of `regs` (a seccomp-stop register set), up to its seccomp stop."""
+    r = P.Regs.from_buffer_copy(bytes(regs))
+    r.rip = (r.rip - 2) & _U64
+    r.rax = r.orig_rax
+    P.setregs(tid, r)
+    P.syscall(tid, 0)
+    entered = False
+    while True:
+        sig, event = _expect_stop(tid, _wait(tid), "it went back into its syscall")
+        if event == P.EVENT_SECCOMP:
+            break
+        if sig == P.SYSCALL_TRAP and event == 0 and not entered:
+            entered = True
+            P.syscall(tid, 0)
+            continue
+        raise CheckpointError(f"task {tid} did not come back to its syscall (signal {sig}, event {event})")
+    got = _getregs(tid)
+    if got.orig_rax != regs.orig_rax or got.rip != regs.rip:
+        raise CheckpointError(f"task {tid} came back to syscall {got.orig_rax} at {got.rip:#x}, "
+                              f"not {regs.orig_rax} at {regs.rip:#x}")
+
+
+def _new_copy(tid: int, regs: P.Regs, *, at_seccomp_stop: bool) -> int:
+    """Clone task `tid` (no flags, no exit signal) and return the stopped copy,
+    made the leader of a session of its own."""
+    res, child = inject(tid, regs, SYS_CLONE, (0,), at_seccomp_stop=at_seccomp_stop)
+    if res < 0 or child is None:
+        raise CheckpointError(f"the copy could not be made: {os.strerror(-res) if res < 0 else 'no new task'}")
+    try:
+        status = _wait(child)  # its first stop (auto-attached)
+        _expect_stop(child, status, "it started")
+        sid, _ = inject(child, regs, SYS_SETSID, at_seccomp_stop=False)
+        if sid < 0:
+            raise CheckpointError(f"the copy could not leave the program's session: {os.strerror(-sid)}")
+    except BaseException:
+        discard(child)
+        raise
+    return child
+
+
+def discard(pid: int) -> None:
+    """Kill a stopped copy and reap it (it is our tracee, not in any Tracer)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        return
+    while True:
+        try:
+            _, status = os.waitpid(pid, WALL)
+        except ChildProcessError:
+            return
+        except InterruptedError:  # pragma: no cover
+            continue
+        if not os.WIFSTOPPED(status):
+            return
+        try:
+            P.cont(pid, 0)
+        except P.PtraceFailure:
+            pass
+
+
+def _getregs(tid: int) -> P.Regs:
+    r = P.new_regs()
+    P.getregs(tid, r)
+    return r
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 64) if v & (1 << 63) else v
+
+
+# -- taking and restoring ------------------------------------------------------------
+
+
+def why_not(rep: Any, tracer: Tracer) -> str | None:
+    """Why the paused replay cannot be checkpointed now; None if it can."""
+    tasks = list(tracer.tracees.values())
+    if len(tasks) != 1:
+        procs = len({t.tgid for t in tasks})
+        if procs > 1:
+            return f"{procs} processes were alive"
+        return f"the process had {len(tasks)} threads" if tasks else "no process was alive"
+    t = tasks[0]
+    if tracer.unknown_stops or tracer.expected or rep.dying or rep.zombies \
+            or rep.held_exits or rep.held_creators:
+        return "a task was starting or ending"
+    if not tracer.use_seccomp or not _exec_done(tracer):
+        return "the program had not started yet"
+    if not (t.held and t.stopped and t.in_syscall and not t.want_exit) or t.exiting \
+            or t.regs_dirty or t.vtid not in rep.parked and t.vtid not in rep.far_entry:
+        return "the stop was not at a syscall entry"
+    if any(k in t.policy for k in _IN_FLIGHT):
+        return "a signal or a single step was under way"
+    if rep.ipc.has_shared_memory():
+        return "SysV shared memory existed"
+    try:
+        shared = _shared_mappings(t.tid)
+        pending = _signals_pending(t.tid)
+    except OSError as exc:
+        return f"the process could not be inspected ({exc.strerror})"
+    if shared:
+        return f"shared memory was mapped ({shared})"
+    if pending:
+        return "a signal was pending"
+    return None
+
+
+def take(rep: Any, tracer: Tracer, event_no: int, shared: list[Any]) -> Checkpoint:
+    """Checkpoint the paused replay (why_not() said it can be done)."""
+    t = next(iter(tracer.tracees.values()))
+    regs = _getregs(t.tid)
+    ids = {t.tid, os.getpgid(t.tid), os.getsid(t.tid)}  # all of them name the copy
+    try:
+        copy_pid = _new_copy(t.tid, regs, at_seccomp_stop=True)
+    except (CheckpointError, OSError) as exc:
+        _put_back(t.tid, regs, exc)
+        raise
+    try:
+        back_to_entry(t.tid, regs)
+    except (CheckpointError, OSError) as exc:
+        discard(copy_pid)
+        raise CheckpointError(f"the process could not go back into its syscall: {exc}", fatal=True) from None
+    try:
+        state = copy_state(rep, shared)
+    except BaseException:
+        discard(copy_pid)
+        raise
+    return Checkpoint(event_no, copy_pid, ids, bytes(regs), state)
+
+
+def _put_back(tid: int, regs: P.Regs, exc: BaseException) -> None:
+    """After a failed copy: the task back at its syscall entry, or fatal."""
+    try:
+        back_to_entry(tid, regs)
+    except (CheckpointError, OSError) as exc2:
+        raise CheckpointError(f"{exc}; the process could not go back into its syscall: {exc2}",
+                              fatal=True) from None
+
+
+def restore(cp: Checkpoint, shared: list[Any]) -> tuple[Any, Tracer]:
+    """A new replay, paused where `cp` was taken: (replayer, tracer)."""
+    regs = P.Regs.from_buffer_copy(cp.regs)
+    new = _new_copy(cp.copy_pid, regs, at_seccomp_stop=False)
+    try:
+        back_to_entry(new, regs)
+        rep = copy_state(cp.state, shared)
+        rep.rewind_stream()
+        rep.moved(cp.orig_ids, new)
+        rep.tracer._err_fd = -1  # the first exec had succeeded (see why_not)
+    except BaseException:
+        discard(new)
+        raise
+    return rep, rep.tracer
+
+
+def _exec_done(tracer: Tracer) -> bool:
+    """The first program is running: its exec-error pipe (CLOEXEC) is closed."""
+    fd = getattr(tracer, "_err_fd", -1)
+    if fd < 0:
+        return True
+    ready, _, _ = select.select([fd], [], [], 0)
+    return bool(ready)  # readable without a writer: EOF, or an error report
+
+
+def _shared_mappings(pid: int) -> str:
+    """The first writable-or-not shared mapping of the process, '' if none."""
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) >= 2 and parts[1][3:4] == "s":
+                name = parts[5].strip() if len(parts) > 5 else "anonymous"
+                return name or "anonymous"
+    return ""
+
+
+def _signals_pending(pid: int) -> bool:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16):
+                return True
+    return False
+
+
+__all__ = ["Checkpoint", "CheckpointError", "discard", "restore", "take", "why_not"]
