@@ -318,6 +318,15 @@ def dense(session: Any, every: int) -> Any:
     return session
 
 
+def keep_checkpoints(session: Any, keep: Callable[[int], bool]) -> None:
+    """Forget the session's checkpoints at events `keep` rejects."""
+    from scribe import checkpoint as CP
+
+    for cp in [cp for cp in session.cps if not keep(cp.event_no)]:
+        session.cps.remove(cp)
+        CP.discard(cp.copy_pid)
+
+
 def recorded_status(path: str) -> int:
     with TraceReader(path) as r:
         return os.WEXITSTATUS(r.exit_status)
@@ -421,7 +430,37 @@ def test_no_checkpoint_of_threads_going_back_reruns_and_says_why(session: Any, t
     assert back.message.startswith("restored the checkpoint at event"), back.message  # replayed on from before the thread
     back = session.run_to(last)
     assert look(session) == state
-    session.cps.clear()  # (their processes go with the session)
+    keep_checkpoints(session, lambda e: False)
     back = session.run_to(spawn + 1)
     assert back.message.startswith("re-ran from the start (no checkpoint before event")
     assert "threads" in back.message
+
+
+@pytest.fixture(scope="module")
+def exec_shared(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "live_exec_shared")
+
+
+@pytest.mark.parametrize("session", ["exec_shared"], indirect=True)
+def test_checkpoints_across_an_exec_and_none_with_shared_memory(
+        session: Any, exec_shared: tuple[str, str]) -> None:
+    path, _ = exec_shared
+    dense(session, 5)
+    execs = syscalls(path, "execve")
+    getpids = syscalls(path, "getpid")
+    writes = syscalls(path, "write")
+    before, after = writes[5], writes[30]
+    assert before < execs[-1] < after < getpids[0]
+    session.run_to(after)
+    state = look(session)
+    session.run_to(getpids[-1])
+    assert any("shared memory was mapped" in why for _, why in session.cp_why)
+    assert max(cp.event_no for cp in session.cps) < getpids[0]
+    # from a checkpoint taken before the exec, through the exec again
+    keep_checkpoints(session, lambda e: e <= before)
+    back = session.run_to(after)
+    assert back.message.startswith("restored the checkpoint at event")
+    assert int(back.message.rsplit(" ", 1)[1]) <= before < execs[-1]
+    assert look(session) == state
+    end = session.run_to(10**9)
+    assert end.reason == "exit" and f"exited with {ord('d')}" in end.message
