@@ -148,7 +148,7 @@ class ReplaySession:
 
     available = True
     reason = ""
-    checkpoints = True
+    checkpoints = True  # set False on a session: no checkpoints, going back re-runs
 
     def __init__(self, trace_path: str, *, timeout: float | None = None) -> None:
         self.path = str(trace_path)
@@ -380,7 +380,7 @@ class ReplaySession:
 
     def _checkpoint_here(self, n: int) -> None:
         rep, tracer = self.rep, self.tracer
-        if rep is None or tracer is None or any(cp.event_no == n for cp in self.cps):
+        if not self.checkpoints or rep is None or tracer is None or any(cp.event_no == n for cp in self.cps):
             return
         why = CP.why_not(rep, tracer)
         if why is not None:

@@ -464,3 +464,16 @@ def test_checkpoints_across_an_exec_and_none_with_shared_memory(
     assert look(session) == state
     end = session.run_to(10**9)
     assert end.reason == "exit" and f"exited with {ord('d')}" in end.message
+
+
+@pytest.mark.parametrize("session", ["looped"], indirect=True)
+def test_checkpoints_off_going_back_reruns(session: Any, looped: tuple[str, str]) -> None:
+    path, _ = looped
+    dense(session, 10).checkpoints = False
+    n = syscalls(path, "write")[50]
+    session.run_to(n)
+    state = look(session)
+    session.step()
+    back = session.reverse_step()
+    assert not session.cps and back.message == f"re-ran from the start (no checkpoint before event {n})"
+    assert back.event_no == n and look(session) == state
