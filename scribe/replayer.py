@@ -27,6 +27,7 @@ with the recorded bytes.
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import os
 import secrets
@@ -70,6 +71,15 @@ SET_ROBUST_LIST = nr("set_robust_list")
 # value seen at entry is display, not something replay must find again.
 SHARED_WORD_CALLS = frozenset({nr("futex"), nr("futex_waitv")} if "futex_waitv" in S.BY_NAME else {nr("futex")})
 RT_SIGSUSPEND = nr("rt_sigsuspend")
+EINTR = -errno.EINTR
+# Calls that swap in the program's temporary signal mask while they wait:
+# where the mask's address and size are (argument indexes; one index: a
+# pointer to a {sigset_t *, size_t} pair, as pselect6 and io_pgetevents take).
+TEMP_MASK_CALLS: dict[int, tuple[int, ...]] = {
+    RT_SIGSUSPEND: (0, 1), nr("ppoll"): (3, 4), nr("epoll_pwait"): (4, 5), nr("pselect6"): (5,),
+    nr("io_pgetevents"): (5,),
+    **({nr("epoll_pwait2"): (4, 5)} if "epoll_pwait2" in S.BY_NAME else {}),
+}
 
 WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", nr("pwritev"): "iov",
                nr("pwritev2"): "iov"}
@@ -538,8 +548,14 @@ class Replayer(Vee):
     def syscall_exit(self, t: Tracee) -> None:
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
-        if t.policy.pop("sigsuspend", None):
-            return  # its recorded signal comes next (expect_signal)
+        interrupted = t.policy.pop("sigsuspend", None)
+        if interrupted is not None:
+            # It ran as rt_sigsuspend: the program sees its own call, cut
+            # short as recorded (the kernel restarts that call if the handler
+            # asks for it); its recorded signal comes next (expect_signal).
+            t.regs.orig_rax = t.nr
+            t.set_result(interrupted)  # type: ignore[arg-type]
+            return
         restart = t.policy.pop("restart", None)
         if restart is not None:
             # An emulated call the recorded signal interrupted: let the kernel
@@ -586,23 +602,16 @@ class Replayer(Vee):
         self._echo(t, ev)
         self._track_fds(t, ev)
         self._apply_writes(t, ev)
+        if ev.result in ERESTART and self._next_signal(t) is None:
+            # Interrupted without a signal (a ptrace stop): the kernel ran
+            # it again. Rewind it; its rerun is the next recorded call.
+            t.skip(t.nr)
+            t.regs.rip -= 2
+            self.tracer.finish_entry(t, SKIP)
+            return
+        if (ev.result in ERESTART or ev.result == EINTR) and self._under_temporary_mask(t, ev.result):
+            return
         if ev.result in ERESTART:
-            if self._next_signal(t) is None:
-                # Interrupted without a signal (a ptrace stop): the kernel ran
-                # it again. Rewind it; its rerun is the next recorded call.
-                t.skip(t.nr)
-                t.regs.rip -= 2
-                self.tracer.finish_entry(t, SKIP)
-                return
-            if t.nr == RT_SIGSUSPEND:
-                # Skipped, the call would not swap in its temporary mask and
-                # the recorded signal would stay blocked. Run it for real with
-                # that signal queued: it returns at once, the kernel delivers
-                # the signal and puts the program's own mask back afterwards.
-                self._chain_signals(t)
-                t.policy["sigsuspend"] = True
-                self.tracer.finish_entry(t, RUN_EXIT)
-                return
             t.skip(ev.result)
             t.policy["restart"] = t.nr
             self.tracer.finish_entry(t, RUN_EXIT)
@@ -610,6 +619,40 @@ class Replayer(Vee):
         t.skip(ev.result)
         self._boundary_signals(t)
         self.tracer.finish_entry(t, SKIP)
+
+    def _under_temporary_mask(self, t: Tracee, result: int) -> bool:
+        """A call cut short by its recorded signal while its temporary signal
+        mask was in place (rt_sigsuspend, pselect6, ppoll, epoll_pwait...):
+        the kernel delivered the signal under that mask. Skipped, the call
+        would never swap the mask in, and a signal the program's own mask
+        blocks would stay pending: make -j blocks SIGCHLD and unblocks it
+        only in pselect, and got pselect's restart code back instead of its
+        handler. Run it as rt_sigsuspend with that mask and the signal
+        queued: it returns at once, the kernel delivers the signal and puts
+        the program's own mask back after the handler. False: no such mask
+        (none given, or no signal follows); the caller goes on as usual."""
+        where = TEMP_MASK_CALLS.get(t.nr)
+        if where is None or self._next_signal(t) is None:
+            return False
+        if len(where) == 1:
+            if not t.args[where[0]]:
+                return False
+            try:
+                mask, size = struct.unpack("<QQ", t.read(t.args[where[0]], 16))
+            except MemoryReadError:
+                return False
+        else:
+            mask, size = t.args[where[0]], t.args[where[1]]
+        if not mask:
+            return False
+        self._chain_signals(t)
+        t.regs.orig_rax = RT_SIGSUSPEND
+        t.regs_dirty = True
+        t.set_arg(0, mask)
+        t.set_arg(1, size)
+        t.policy["sigsuspend"] = result
+        self.tracer.finish_entry(t, RUN_EXIT)
+        return True
 
     def _apply_writes(self, t: Tracee, ev: Syscall) -> None:
         for addr, data in ev.writes:

@@ -171,6 +171,42 @@ def test_make_two_targets(scribe, tmp_path):
     assert "A" in rec.stdout
 
 
+@pytest.mark.parametrize("wait", ["pselect", "ppoll", "epoll_pwait", "sigsuspend", "sleep"])
+def test_children_reaped_by_polling(guest, scribe, tmp_path, wait):
+    """Children exit at different times; the parent reaps them with waitpid
+    and waitid (WNOHANG) in a loop and, in between, waits for SIGCHLD with it
+    unblocked only during the wait, as make -j does with pselect. Replay
+    must deliver each SIGCHLD under that call's temporary mask (it stayed
+    blocked, and pselect returned its restart code to the program) and reap
+    the same children in the same order."""
+    rec, _ = record_replay(scribe, tmp_path, str(guest("wait_poll")), wait, replays=3)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout.count("reaped ") == 5 and "wait returned" not in rec.stdout
+    handled = int(rec.stdout.split("all reaped: ")[1].split()[0])
+    assert handled == 0 if wait == "sleep" else handled >= 1
+
+
+def test_make_j2_compiles(scribe, tmp_path):
+    """make -j2 waits for its jobs in pselect, SIGCHLD unblocked only there,
+    and reaps them with wait4(WNOHANG): the same build replays."""
+    if shutil.which("make") is None or shutil.which("gcc") is None:
+        pytest.skip("make or gcc is not installed")
+    units = 4
+    for i in range(units):
+        (tmp_path / f"u{i}.c").write_text(
+            f"int u{i}(int n) {{ int s = 0; for (int k = 0; k < n; k++) s += k * {i + 2}; return s; }}\n")
+    decls = "".join(f"int u{i}(int n);\n" for i in range(units))
+    calls = " + ".join(f"u{i}(argc + 9)" for i in range(units))
+    (tmp_path / "main.c").write_text(f'#include <stdio.h>\n{decls}'
+                                     f'int main(int argc, char **argv) {{ (void)argv; printf("%d\\n", {calls}); return 0; }}\n')
+    objs = " ".join(f"u{i}.o" for i in range(units)) + " main.o"
+    (tmp_path / "Makefile").write_text(f"OBJS = {objs}\nall: prog\n\t./prog\nprog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n"
+                                       "%.o: %.c\n\t$(CC) -O1 -c -o $@ $<\n")
+    rec, _ = record_replay(scribe, tmp_path, "make", "-s", "-j2", "-B", cwd=str(tmp_path), replays=3)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == f"{sum(k * (i + 2) for i in range(units) for k in range(10))}\n"
+
+
 def test_changed_program_diverges(scribe, tmp_path):
     """--host-binaries runs this machine's (rebuilt) program against the trace."""
     if shutil.which("gcc") is None:
