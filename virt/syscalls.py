@@ -26,10 +26,9 @@ Replay re-executes the program and feeds it recorded results.  A syscall is
     be injected: the address space (mmap family, brk, mremap, shmget/shmat/
     shmdt/shmctl — shared memory needs a real segment, map_shadow_stack,
     mseal, remap_file_pages), tasks (clone, clone3, fork, vfork, execve,
-    execveat, exit, exit_group, wait4, waitid — zombies must really be
-    reaped), signal state and delivery (rt_sigaction, rt_sigprocmask,
-    rt_sigreturn, rt_sigsuspend, sigaltstack, kill, tkill, tgkill,
-    rt_sigqueueinfo, rt_tgsigqueueinfo), thread state (arch_prctl,
+    execveat, exit, exit_group, wait4, waitid), signal state and delivery
+    (rt_sigaction, rt_sigprocmask, rt_sigreturn, rt_sigsuspend, sigaltstack,
+    kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo), thread state (arch_prctl,
     set_tid_address, set_robust_list, set/get_thread_area, modify_ldt,
     rseq is the exception: made to fail with ENOSYS by the filter), and
     process attributes the kernel acts on (prctl, seccomp, personality,
@@ -38,6 +37,10 @@ Replay re-executes the program and feeds it recorded results.  A syscall is
     fd) is executed by the replayer specially, from the recorded content.
     pidfd_send_signal is emulated: its pidfd came from an emulated call and
     does not exist in replay; the delivery is replayed from the Signal event.
+    The replayer itself (scribe/replayer.py, EMULATE_HERE) emulates the
+    waits and the signal-sending calls of this list too: wait4 and waitid
+    get their recorded results (what a WNOHANG poll saw must not depend on
+    timing), and every delivery comes from the trace's Signal events.
 
 ``"allow"``
     deterministic given an identical memory layout, touching no ids and
