@@ -3,33 +3,37 @@
 A checkpoint is two things taken at the same instant, while the replay is
 paused in front of an event:
 
-- a copy of the replayed process, made by making the stopped process itself
-  call clone() (no CLONE_* flags, no exit signal): the copy has the same
-  memory, registers, signal state and seccomp filter, and stays stopped
-  under ptrace, in a session of its own so that no kill(0)/kill(-pgid) of
-  the program reaches it;
+- a copy of every replayed process, made by making the stopped process
+  itself call clone() (no CLONE_* flags, no exit signal): the copy has the
+  same memory, registers, signal state, seccomp filter, process group and
+  session, and stays stopped under ptrace;
 - a deep copy of the replay's own state (the Replayer with its namespaces,
   the Tracer and its Tracee records, the parked continuations).
 
-Restoring clones the checkpoint's copy once more (the checkpoint stays for
-the next time), puts the new process back at the syscall entry where the
-original stood, and swaps it in under the same virtual ids: the program
-cannot tell, because every id it sees is virtual (the Zap idea).  Only the
-real ids change, and `Replayer.moved` renames them in the copied state.
+Restoring clones each copy once more (the checkpoint stays for the next
+time), puts every new process back at the syscall entry where its original
+stood, and swaps them in under the same virtual ids: the program cannot
+tell, because every id it sees is virtual (the Zap idea).  Only the real
+ids change, and `Vee.moved` renames them in the copied state.  A process
+group or session led by a process keeps its real id: the copies are members
+and keep it alive.
 
-What can be checkpointed: one task alive in the whole replay (one process,
-one thread), held at a seccomp syscall-entry stop, with no shared memory
-mapped (the copy would share it with the original), no SysV shared memory
-segment in the VEE, no zombie child, no signal pending in the kernel.
-Anything else answers with the reason, and going back there re-runs from
-the nearest earlier checkpoint or from the start.
+Why copies made this way replay correctly: the real parent of a copy is
+the process it was made from (or a checkpoint's copy), not the copy of its
+parent; that does not matter because replay emulates what depends on it
+(wait4, waitid, kill and the other signal-sending calls, getppid) and
+delivers every signal from the trace, and because every file descriptor
+the program reads from is emulated too, so shared file offsets between
+copy and original do not matter either.
 
-Why these rules:
-- fork copies one thread, so a multi-threaded process cannot be copied;
-- a copy of each process of a tree cannot be made the parent of the copies
-  of its children, and wait4/kill are executed in replay;
-- every file descriptor the program reads from is emulated in replay, so
-  shared file offsets between copy and original do not matter.
+What can be checkpointed: every process single-threaded (fork copies one
+thread), every task held at a seccomp syscall-entry stop, no shared memory
+mapped (a copy would share it with its original), no SysV shared memory
+segment in the VEE, no task starting or ending, no signal of the replay's
+own under way (one it sent and waits for).  A signal pending in the kernel
+is no obstacle: a copy does not inherit it, and replay drops every real
+signal anyway (deliveries come from the trace).  Anything else answers with the reason, and going back there
+re-runs from the nearest earlier checkpoint or from the start.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ from virt.tracer import Tracer
 
 WALL = 0x40000000
 SYS_CLONE = 56
-SYS_SETSID = 112
 _U64 = (1 << 64) - 1
+_RESTART = (512, 513, 514)  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
 # Policy entries that mean the tracee is in the middle of something the
 # copy would not carry on with (a signal sent and awaited, single-stepping).
 _IN_FLIGHT = ("expect_signal", "stepping", "singlestep", "skip_result", "restore", "killed")
@@ -69,12 +73,22 @@ class CheckpointError(Exception):
 
 
 @dataclass
+class Copy:
+    orig_tid: int  # the real tid of the process in the checkpoint's state
+    pid: int       # real pid of its stopped copy (our tracee, in no Tracer)
+    regs: bytes    # its registers at the syscall-entry stop
+
+
+@dataclass
 class Checkpoint:
     event_no: int        # the replay was paused in front of this event
-    copy_pid: int        # real pid of the stopped copy (our tracee, not in any Tracer)
-    orig_ids: set[int]   # real tid, pgid and sid of the task in `state`
-    regs: bytes          # the task's registers at the syscall-entry stop
+    copies: list[Copy]
+    groups: set[int]     # real process group and session ids of the processes
     state: Any           # a deep copy of the Replayer (its .tracer comes along)
+
+    @property
+    def pids(self) -> list[int]:
+        return [c.pid for c in self.copies]
 
 
 # -- copying the replay's state ---------------------------------------------------
@@ -163,6 +177,7 @@ def inject(tid: int, regs: P.Regs, nr: int, args: tuple[int, ...] = (), *,
     P.syscall(tid, 0)
     child = None
     entered = at_seccomp_stop
+    restarts = 0
     while True:
         sig, event = _expect_stop(tid, _wait(tid), f"it made syscall {nr}")
         if event in (P.EVENT_CLONE, P.EVENT_FORK, P.EVENT_VFORK):
@@ -171,10 +186,16 @@ def inject(tid: int, regs: P.Regs, nr: int, args: tuple[int, ...] = (), *,
             entered = True
         elif sig == P.SYSCALL_TRAP and event == 0:
             if entered:
-                return _signed(_getregs(tid).rax), child
-            entered = True  # the syscall-entry stop; the exit stop is next
-        else:
-            raise CheckpointError(f"task {tid} stopped with signal {sig} while it made syscall {nr}")
+                res = _signed(_getregs(tid).rax)
+                if -res not in _RESTART or restarts >= 8:
+                    return res, child
+                # Cut short by a pending signal (clone gives ERESTARTNOINTR):
+                # the signal is dropped below and the kernel restarts the call.
+                restarts += 1
+                entered = False
+            else:
+                entered = True  # the syscall-entry stop; the exit stop is next
+        # else: a signal or group stop; dropped, as replay drops every real signal
         P.syscall(tid, 0)
 
 
@@ -191,11 +212,12 @@ def back_to_entry(tid: int, regs: P.Regs) -> None:
         sig, event = _expect_stop(tid, _wait(tid), "it went back into its syscall")
         if event == P.EVENT_SECCOMP:
             break
-        if sig == P.SYSCALL_TRAP and event == 0 and not entered:
+        if sig == P.SYSCALL_TRAP and event == 0:
+            if entered:
+                raise CheckpointError(f"task {tid} ran syscall {regs.orig_rax} without a seccomp stop")
             entered = True
-            P.syscall(tid, 0)
-            continue
-        raise CheckpointError(f"task {tid} did not come back to its syscall (signal {sig}, event {event})")
+        # else: a signal or group stop; dropped, as replay drops every real signal
+        P.syscall(tid, 0)
     got = _getregs(tid)
     if got.orig_rax != regs.orig_rax or got.rip != regs.rip:
         raise CheckpointError(f"task {tid} came back to syscall {got.orig_rax} at {got.rip:#x}, "
@@ -203,17 +225,13 @@ def back_to_entry(tid: int, regs: P.Regs) -> None:
 
 
 def _new_copy(tid: int, regs: P.Regs, *, at_seccomp_stop: bool) -> int:
-    """Clone task `tid` (no flags, no exit signal) and return the stopped copy,
-    made the leader of a session of its own."""
+    """Clone task `tid` (no flags, no exit signal) and return the copy,
+    stopped at its first stop."""
     res, child = inject(tid, regs, SYS_CLONE, (0,), at_seccomp_stop=at_seccomp_stop)
     if res < 0 or child is None:
         raise CheckpointError(f"the copy could not be made: {os.strerror(-res) if res < 0 else 'no new task'}")
     try:
-        status = _wait(child)  # its first stop (auto-attached)
-        _expect_stop(child, status, "it started")
-        sid, _ = inject(child, regs, SYS_SETSID, at_seccomp_stop=False)
-        if sid < 0:
-            raise CheckpointError(f"the copy could not leave the program's session: {os.strerror(-sid)}")
+        _expect_stop(child, _wait(child), "it started")  # auto-attached
     except BaseException:
         discard(child)
         raise
@@ -257,57 +275,60 @@ def _signed(v: int) -> int:
 def why_not(rep: Any, tracer: Tracer) -> str | None:
     """Why the paused replay cannot be checkpointed now; None if it can."""
     tasks = list(tracer.tracees.values())
-    if len(tasks) != 1:
-        procs = len({t.tgid for t in tasks})
-        if procs > 1:
-            return f"{procs} processes were alive"
-        return f"the process had {len(tasks)} threads" if tasks else "no process was alive"
-    t = tasks[0]
-    if tracer.unknown_stops or tracer.expected or rep.dying or rep.zombies \
-            or rep.held_exits or rep.held_creators:
+    if not tasks:
+        return "no process was alive"
+    by_process: dict[int, int] = {}
+    for t in tasks:
+        by_process[t.tgid] = by_process.get(t.tgid, 0) + 1
+    threaded = [(tgid, n) for tgid, n in by_process.items() if n > 1]
+    if threaded:
+        return f"process {rep.pids.to_virtual(threaded[0][0])} had {threaded[0][1]} threads"
+    if tracer.unknown_stops or tracer.expected or rep.dying or rep.held_exits or rep.held_creators:
         return "a task was starting or ending"
     if not tracer.use_seccomp or not _exec_done(tracer):
         return "the program had not started yet"
-    if not (t.held and t.stopped and t.in_syscall and not t.want_exit) or t.exiting \
-            or t.regs_dirty or t.vtid not in rep.parked and t.vtid not in rep.far_entry:
-        return "the stop was not at a syscall entry"
-    if any(k in t.policy for k in _IN_FLIGHT):
-        return "a signal or a single step was under way"
     if rep.ipc.has_shared_memory():
         return "SysV shared memory existed"
-    try:
-        shared = _shared_mappings(t.tid)
-        pending = _signals_pending(t.tid)
-    except OSError as exc:
-        return f"the process could not be inspected ({exc.strerror})"
-    if shared:
-        return f"shared memory was mapped ({shared})"
-    if pending:
-        return "a signal was pending"
+    for t in tasks:
+        if not (t.held and t.stopped and t.in_syscall and not t.want_exit) or t.exiting \
+                or t.regs_dirty or t.vtid not in rep.parked and t.vtid not in rep.far_entry:
+            return f"process {t.vpid} was not stopped at a syscall entry"
+        if any(k in t.policy for k in _IN_FLIGHT):
+            return f"a signal or a single step of process {t.vpid} was under way"
+        try:
+            shared = _shared_mappings(t.tid)
+        except OSError as exc:
+            return f"process {t.vpid} could not be inspected ({exc.strerror})"
+        if shared:
+            return f"process {t.vpid} had shared memory mapped ({shared})"
     return None
 
 
 def take(rep: Any, tracer: Tracer, event_no: int, shared: list[Any]) -> Checkpoint:
     """Checkpoint the paused replay (why_not() said it can be done)."""
-    t = next(iter(tracer.tracees.values()))
-    regs = _getregs(t.tid)
-    ids = {t.tid, os.getpgid(t.tid), os.getsid(t.tid)}  # all of them name the copy
+    copies: list[Copy] = []
+    groups: set[int] = set()
     try:
-        copy_pid = _new_copy(t.tid, regs, at_seccomp_stop=True)
-    except (CheckpointError, OSError) as exc:
-        _put_back(t.tid, regs, exc)
-        raise
-    try:
-        back_to_entry(t.tid, regs)
-    except (CheckpointError, OSError) as exc:
-        discard(copy_pid)
-        raise CheckpointError(f"the process could not go back into its syscall: {exc}", fatal=True) from None
-    try:
+        for t in list(tracer.tracees.values()):
+            regs = _getregs(t.tid)
+            groups |= {os.getpgid(t.tid), os.getsid(t.tid)}
+            try:
+                pid = _new_copy(t.tid, regs, at_seccomp_stop=True)
+            except (CheckpointError, OSError) as exc:
+                _put_back(t.tid, regs, exc)
+                raise
+            copies.append(Copy(t.tid, pid, bytes(regs)))
+            try:
+                back_to_entry(t.tid, regs)
+            except (CheckpointError, OSError) as exc:
+                raise CheckpointError(f"process {t.vpid} could not go back into its syscall: {exc}",
+                                      fatal=True) from None
         state = copy_state(rep, shared)
     except BaseException:
-        discard(copy_pid)
+        for c in copies:
+            discard(c.pid)
         raise
-    return Checkpoint(event_no, copy_pid, ids, bytes(regs), state)
+    return Checkpoint(event_no, copies, groups, state)
 
 
 def _put_back(tid: int, regs: P.Regs, exc: BaseException) -> None:
@@ -321,18 +342,27 @@ def _put_back(tid: int, regs: P.Regs, exc: BaseException) -> None:
 
 def restore(cp: Checkpoint, shared: list[Any]) -> tuple[Any, Tracer]:
     """A new replay, paused where `cp` was taken: (replayer, tracer)."""
-    regs = P.Regs.from_buffer_copy(cp.regs)
-    new = _new_copy(cp.copy_pid, regs, at_seccomp_stop=False)
+    moved: dict[int, int] = {}
     try:
-        back_to_entry(new, regs)
+        for c in cp.copies:
+            regs = P.Regs.from_buffer_copy(c.regs)
+            new = _new_copy(c.pid, regs, at_seccomp_stop=False)
+            moved[c.orig_tid] = new
+            back_to_entry(new, regs)
         rep = copy_state(cp.state, shared)
         rep.rewind_stream()
-        rep.moved(cp.orig_ids, new)
+        rep.moved(moved, cp.groups)
         rep.tracer._err_fd = -1  # the first exec had succeeded (see why_not)
     except BaseException:
-        discard(new)
+        for new in moved.values():
+            discard(new)
         raise
     return rep, rep.tracer
+
+
+def discard_checkpoint(cp: Checkpoint) -> None:
+    for c in cp.copies:
+        discard(c.pid)
 
 
 def _exec_done(tracer: Tracer) -> bool:
@@ -355,12 +385,4 @@ def _shared_mappings(pid: int) -> str:
     return ""
 
 
-def _signals_pending(pid: int) -> bool:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16):
-                return True
-    return False
-
-
-__all__ = ["Checkpoint", "CheckpointError", "discard", "restore", "take", "why_not"]
+__all__ = ["Checkpoint", "CheckpointError", "Copy", "discard", "discard_checkpoint", "restore", "take", "why_not"]

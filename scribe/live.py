@@ -17,14 +17,14 @@ a session on one dedicated thread, including `open_session`.
 Going back: fork checkpoints (scribe.checkpoint).  While the replay runs
 forward, the session takes a checkpoint in front of an event every
 CHECKPOINT_EVENTS events and CHECKPOINT_SECONDS of replay at the most, and at
-every stop the user sees, where one can be taken (one live task, at a
-syscall entry; see scribe.checkpoint for the rules).  A move backwards (or a
+every stop the user sees, where one can be taken (single-threaded
+processes, each at a syscall entry; see scribe.checkpoint for the rules).  A move backwards (or a
 long jump forwards) restores the nearest checkpoint at or before the target
 and replays forward from there; the Stop says "restored the checkpoint at
 event N".  Where no checkpoint lies before the target, the replay is
 started afresh and run forward, and the Stop says "re-ran from the start"
 and why there was no checkpoint.  Replay is deterministic, so the process
-is in exactly the same state (addresses, registers) either way.
+are in exactly the same state (addresses, registers) either way.
 
 Where a replay can stop: in front of any event that a tracee waits for
 (a syscall entry, a new task, an exec, an rdtsc, a signal).  Events carried
@@ -73,7 +73,8 @@ RERAN = "re-ran from the start"
 RESTORED = "restored the checkpoint at event"
 CHECKPOINT_EVENTS = 200  # at least this many events between two checkpoints of a run
 CHECKPOINT_SECONDS = 0.25  # and at least this much replay time
-MAX_CHECKPOINTS = 32  # each is a stopped process (copy-on-write memory)
+MAX_CHECKPOINTS = 32  # each is a stopped copy of every process (copy-on-write memory)
+MAX_COPIES = 512  # stopped copies in all, so that checkpoints never exhaust pids
 BLOCKED_GRACE = 1.0  # seconds a task entering a blocking call may take to sleep
 
 # The registers in the order a person reads them.
@@ -293,7 +294,7 @@ class ReplaySession:
     def close(self) -> None:
         self._stop_replay()
         for cp in self.cps:
-            CP.discard(cp.copy_pid)
+            CP.discard_checkpoint(cp)
         self.cps.clear()
         for pid in self._made:  # dead copies handed to us when their parents died
             try:
@@ -383,6 +384,8 @@ class ReplaySession:
         if not self.checkpoints or rep is None or tracer is None or any(cp.event_no == n for cp in self.cps):
             return
         why = CP.why_not(rep, tracer)
+        if why is None and len(tracer.tracees) > MAX_COPIES // 8:
+            why = f"{len(tracer.tracees)} processes were alive (at most {MAX_COPIES // 8} are copied)"
         if why is not None:
             self._no_checkpoint(n, why)
             return
@@ -395,13 +398,14 @@ class ReplaySession:
                 raise LiveError(f"a checkpoint at event {n} failed: {exc}") from None
             self._no_checkpoint(n, f"it failed: {exc}")
             return
-        self._made.add(cp.copy_pid)
+        self._made.update(cp.pids)
         bisect.insort(self.cps, cp, key=lambda c: c.event_no)
-        if len(self.cps) > MAX_CHECKPOINTS:
+        while len(self.cps) > 2 and (len(self.cps) > MAX_CHECKPOINTS
+                                     or sum(len(c.copies) for c in self.cps) > MAX_COPIES):
             # Keep them spread: drop the one closest to its predecessor.
             i = min(range(1, len(self.cps) - 1),
                     key=lambda j: self.cps[j].event_no - self.cps[j - 1].event_no)
-            CP.discard(self.cps.pop(i).copy_pid)
+            CP.discard_checkpoint(self.cps.pop(i))
 
     def _no_checkpoint(self, n: int, why: str) -> None:
         self.cp_why = [w for w in self.cp_why if w[0] != n][-63:] + [(n, why)]
@@ -423,7 +427,7 @@ class ReplaySession:
                 rep, tracer = CP.restore(cp, self._shared(cp.state))
             except (CP.CheckpointError, OSError) as exc:
                 self.cps.remove(cp)
-                CP.discard(cp.copy_pid)
+                CP.discard_checkpoint(cp)
                 self._no_checkpoint(cp.event_no, f"its checkpoint failed: {exc}")
                 continue
             self._made.update(tracer.tracees)

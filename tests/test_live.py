@@ -324,7 +324,13 @@ def keep_checkpoints(session: Any, keep: Callable[[int], bool]) -> None:
 
     for cp in [cp for cp in session.cps if not keep(cp.event_no)]:
         session.cps.remove(cp)
-        CP.discard(cp.copy_pid)
+        CP.discard_checkpoint(cp)
+
+
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the name: state, ppid, pgrp, session..."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
 
 
 def recorded_status(path: str) -> int:
@@ -383,13 +389,12 @@ def test_a_checkpoint_serves_many_times_and_leaves_no_process(session: Any, loop
         again = session.run_to(here)
         assert again.message == f"restored the checkpoint at event {here}"
         assert look(session) == state
-    copies = [cp.copy_pid for cp in session.cps]
+    copies = [pid for cp in session.cps for pid in cp.pids]
     made = set(session._made)
     assert copies and set(copies) <= made
-    for pid in copies:  # stopped, each in a session of its own: no kill(0) of the program reaches it
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        assert fields[0] == "t" and int(fields[2]) == pid and int(fields[3]) == pid  # state, pgrp, session
+    live = next(iter(session.tracer.tracees))
+    for pid in copies:  # stopped, in the program's group and session (they keep them alive)
+        assert _stat(pid)[0] == "t" and _stat(pid)[2:4] == _stat(live)[2:4]
     session.close()
     for pid in made:  # neither alive nor a zombie of ours
         with pytest.raises(ChildProcessError):
@@ -397,22 +402,32 @@ def test_a_checkpoint_serves_many_times_and_leaves_no_process(session: Any, loop
 
 
 @pytest.mark.parametrize("session", ["forked"], indirect=True)
-def test_a_restored_process_forks_and_waits_for_real(session: Any, forked: tuple[str, str]) -> None:
+def test_checkpoints_of_two_processes_and_of_one_that_forks_again(session: Any, forked: tuple[str, str]) -> None:
     path, _ = forked
     dense(session, 1)
     fork = next(n for n, ev in events(path) if isinstance(ev, Spawn) and ev.tid == 2)
     child_write = syscalls(path, "write", tid=2)[0]
     stop = session.run_to(child_write)
     assert stop.tid == 2
-    seen = look(session)
-    assert session.cps and all(cp.event_no < fork for cp in session.cps)  # two processes after
-    assert any("2 processes were alive" in why for _, why in session.cp_why)
+    seen = look(session), session.registers(1)
+    both = [cp for cp in session.cps if cp.event_no > fork]
+    assert both and all(len(cp.copies) == 2 for cp in both)
     end = session.run_to(10**9)
     assert end.reason == "exit" and "exited with 5" in end.message
+    # back to the child's write: both processes copied back, the same state
     again = session.run_to(child_write)
-    assert again.message == f"restored the checkpoint at event {session.cps[-1].event_no}"
-    assert (again.event_no, again.tid) == (child_write, 2) and look(session) == seen
-    end = session.run_to(10**9)  # the restored parent's fork and wait4 were real
+    assert again.message == f"restored the checkpoint at event {child_write}"
+    assert (again.event_no, again.tid) == (child_write, 2)
+    assert (look(session), session.registers(1)) == seen
+    assert session.memory(seen[0][0]["rsi"], seen[0][0]["rdx"], 2) == b"child here\n"
+    end = session.run_to(10**9)
+    assert end.reason == "exit" and "exited with 5" in end.message
+    # from a checkpoint of the parent alone: its fork runs again, for real
+    keep_checkpoints(session, lambda e: e < fork)
+    again = session.run_to(child_write)
+    assert again.message.startswith("restored the checkpoint at event")
+    assert (look(session), session.registers(1)) == seen
+    end = session.run_to(10**9)
     assert end.reason == "exit" and "exited with 5" in end.message
 
 
@@ -454,7 +469,7 @@ def test_checkpoints_across_an_exec_and_none_with_shared_memory(
     session.run_to(after)
     state = look(session)
     session.run_to(getpids[-1])
-    assert any("shared memory was mapped" in why for _, why in session.cp_why)
+    assert any("had shared memory mapped" in why for _, why in session.cp_why)
     assert max(cp.event_no for cp in session.cps) < getpids[0]
     # from a checkpoint taken before the exec, through the exec again
     keep_checkpoints(session, lambda e: e <= before)
@@ -477,3 +492,27 @@ def test_checkpoints_off_going_back_reruns(session: Any, looped: tuple[str, str]
     back = session.reverse_step()
     assert not session.cps and back.message == f"re-ran from the start (no checkpoint before event {n})"
     assert back.event_no == n and look(session) == state
+
+
+@pytest.fixture(scope="module")
+def signals(guest, tmp_path_factory) -> tuple[str, str]:
+    return record(guest, tmp_path_factory.mktemp("live"), "poke_signals")
+
+
+@pytest.mark.parametrize("session", ["signals"], indirect=True)
+def test_every_checkpoint_of_processes_that_signal_each_other_replays_to_the_end(
+        session: Any, signals: tuple[str, str]) -> None:
+    """Signals pending in the kernel (a child's SIGCHLD, kill to the group)
+    do not stop a checkpoint, and each one restored replays to the recorded end."""
+    path, _ = signals
+    dense(session, 1)
+    assert session.run_to(10**9).reason == "exit"
+    assert len(session.cps) >= 5 and any(len(cp.copies) > 1 for cp in session.cps)
+    assert not [why for _, why in session.cp_why if "failed" in why]
+    status = recorded_status(path)
+    session.cp_events = 10**9  # no jumping ahead to a later checkpoint below
+    for cp in list(session.cps):
+        stop = session.run_to(cp.event_no)
+        assert stop.message == f"restored the checkpoint at event {cp.event_no}"
+        end = session.run_to(10**9)
+        assert end.reason == "exit" and f"exited with {status}" in end.message, end.message

@@ -60,22 +60,22 @@ class PidNamespace:
             self.v2r[v] = new_real
             self.r2v[new_real] = v
 
-    def moved(self, olds: set[int], new: int) -> None:
-        """The only live task of the VEE now runs as `new` (a checkpoint copy,
-        leader of its own group and session): its id and every group or
-        session id in `olds` (those it belonged to) now name `new`."""
-        for old in olds:
+    def moved(self, moved: dict[int, int], groups: set[int]) -> None:
+        """Tasks now run under new real ids (live replay restored a checkpoint:
+        old real id -> new).  A process group or session a moved task led
+        keeps its real id (`groups`: the ids still in use), so it is bound
+        as a group from now on."""
+        for old, new in moved.items():
             v = self.r2v.pop(old, None)
             if v is not None:
-                self.v2r[v] = new
+                if self.v2r.get(v) == old:
+                    self.v2r[v] = new
                 self.r2v[new] = v
+                if old in groups:
+                    self.groups_v2r[v] = old
+                    self.groups_r2v[old] = v
             self.pins.pop(old, None)
-        for v, real in list(self.groups_v2r.items()):
-            if real in olds:
-                self.groups_v2r[v] = new
-                self.groups_r2v.pop(real, None)
-                self.groups_r2v[new] = v
-        self.departed.pop(new, None)
+            self.departed.pop(new, None)
 
     def retire(self, real: int, still_group: bool = False) -> None:
         """A task is gone; keep its id alive as a group/session name if needed."""
@@ -112,6 +112,12 @@ class PidNamespace:
         if r is None:
             r = self.groups_v2r.get(vpid)
         return r
+
+    def to_real_group(self, vpgid: int) -> int | None:
+        """Virtual -> real process group or session id (after a checkpoint was
+        restored, a group's id is no longer its leader's real pid)."""
+        r = self.groups_v2r.get(vpgid)
+        return r if r is not None else self.v2r.get(vpgid)
 
     def is_virtual_known(self, vpid: int) -> bool:
         return vpid in self.v2r or vpid in self.groups_v2r

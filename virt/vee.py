@@ -260,28 +260,26 @@ class Vee(Interceptor):
         if t.tid == t.tgid:
             self._reparent_children(t)
 
-    def moved(self, olds: set[int], new: int) -> None:
-        """Live replay restored a checkpoint: the VEE's only task, known here
-        by the real ids in `olds` (its tid, group and session), is now the
-        task `new`.  Everything keyed by a real id follows it."""
+    def moved(self, moved: dict[int, int], groups: set[int]) -> None:
+        """Live replay restored a checkpoint: every task (single-threaded
+        processes) runs under a new real id (old -> new); `groups` are the
+        real group and session ids they belonged to, which stay.  Everything
+        keyed by a real id follows."""
         tr = self.tracer
-        t = next(iter(tr.tracees.values()))
-        old = t.tid
-        tr.tracees = {new: t}
-        t.tid = t.tgid = new
-        t.memfd = -1
-        self.pids.moved(olds, new)
+        for t in tr.tracees.values():
+            t.tid = t.tgid = moved.get(t.tid, t.tid)
+            t.memfd = -1
+        tr.tracees = {t.tid: t for t in tr.tracees.values()}
+        self.pids.moved(moved, groups)
 
         def fd_keys(keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
-            return {(new if k in olds else k, fd) for k, fd in keys}
+            return {(moved.get(k, k), fd) for k, fd in keys}
         self.signalfds = fd_keys(self.signalfds)
         self.procfds = fd_keys(self.procfds)
         self.procdirs = fd_keys(self.procdirs)
         self.netlinkfds = fd_keys(self.netlinkfds)
-        self.idfiles = {(new if k in olds else k, fd): v for (k, fd), v in self.idfiles.items()}
-        head = self.robust_heads.pop(old, None)
-        if head is not None:
-            self.robust_heads[new] = head
+        self.idfiles = {(moved.get(k, k), fd): v for (k, fd), v in self.idfiles.items()}
+        self.robust_heads = {moved.get(k, k): v for k, v in self.robust_heads.items()}
 
     def reaped(self, real: int) -> None:
         """A wait call returned `real`: its zombie is gone, so is its id."""
@@ -393,6 +391,9 @@ class Vee(Interceptor):
     def real_of(self, vpid: int) -> int | None:
         return self.pids.to_real(vpid)
 
+    def real_group_of(self, vpgid: int) -> int | None:
+        return self.pids.to_real_group(vpgid)
+
     def _translate_pid_arg(self, t: Tracee, i: int, *, zero_ok: bool = True, neg_group: bool = False,
                            pin: bool = True) -> int | None:
         """Translate argument i in place. Returns None when it names nothing in the VEE."""
@@ -402,7 +403,7 @@ class Vee(Interceptor):
         if v == -1:
             return -1
         if v < -1 and neg_group:
-            r = self.real_of(-v)
+            r = self.real_group_of(-v)
             if r is None:
                 return None
             t.set_arg(i, -r)
@@ -600,7 +601,7 @@ class Vee(Interceptor):
             return t.skip(-errno.ESRCH)
         pg = _i32(t.args[1])
         if pg > 0:
-            r = self.real_of(pg)
+            r = self.real_group_of(pg)
             if r is None:
                 return t.skip(-errno.EPERM)
             t.set_arg(1, r)
@@ -835,7 +836,8 @@ class Vee(Interceptor):
             except MemoryReadError:
                 return RUN
             neg = v < 0
-            r = self.real_of(-v if neg else v) if v not in (0, -1) else v
+            find = self.real_group_of if neg or req == 0x5410 else self.real_of
+            r = find(-v if neg else v) if v not in (0, -1) else v
             if r is None:
                 return t.skip(-errno.ESRCH if req != 0x5410 else -errno.EPERM)
             rr = -r if neg and v not in (0, -1) else r
