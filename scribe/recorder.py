@@ -52,6 +52,7 @@ MAP_ANONYMOUS = 0x20
 CLONE, CLONE3 = nr("clone"), nr("clone3")
 PARTIAL_ON_ERROR = frozenset({nr("read"), nr("recvmsg")})  # may have written before failing
 ERESTART = frozenset({-512, -513, -514, -516})
+RESTART_SYSCALL = S.BY_NAME["restart_syscall"].nr
 TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
@@ -273,7 +274,13 @@ class Recorder(Vee):
 
     # -- syscalls ------------------------------------------------------------------
     def syscall_entry(self, t: Tracee) -> int:
-        t.policy["boundary"] = False
+        policy = t.policy
+        policy["boundary"] = False
+        restarted = policy.pop("restart_of", None)
+        if restarted is not None and t.nr == RESTART_SYSCALL:
+            # The kernel resumes a call our interrupt cut short: the program
+            # (and replay) made one call, so it is recorded as that call.
+            t.nr, t.args = restarted  # type: ignore[misc]
         pending = self.deferred.get(t.tid)
         if pending:
             return self._deliver_deferred(t, pending)
@@ -325,7 +332,10 @@ class Recorder(Vee):
         if res in ERESTART and t.policy.get("preempt") and not _signal_pending(t.tid):
             # Our own PTRACE_INTERRUPT reached a blocked call: the kernel
             # restarts it by itself; the program sees nothing, nor does the trace.
+            # (ERESTART_RESTARTBLOCK comes back as restart_syscall: see syscall_entry.)
             t.policy.pop("rec_inputs", None)
+            if res == -516:
+                t.policy["restart_of"] = (nr_, t.args)
             return
         writes: list[tuple[int, bytes | BlobRef]] = []
         if res >= 0 or res < -4095 or nr_ in PARTIAL_ON_ERROR:
