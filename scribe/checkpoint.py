@@ -58,7 +58,7 @@ _U64 = (1 << 64) - 1
 _RESTART = (512, 513, 514)  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
 # Policy entries that mean the tracee is in the middle of something the
 # copy would not carry on with (a signal sent and awaited, single-stepping).
-_IN_FLIGHT = ("expect_signal", "stepping", "singlestep", "skip_result", "restore", "killed")
+_IN_FLIGHT = ("expect_signal", "deliver", "stepping", "singlestep", "skip_result", "restore", "killed")
 
 
 class CheckpointError(Exception):

@@ -246,6 +246,10 @@ class ReplaySession:
 
     # -- the protocol: looking -----------------------------------------------
 
+    def checkpoint_events(self) -> list[int]:
+        """The events a checkpoint is held at, in order."""
+        return [cp.event_no for cp in self.cps]
+
     def registers(self, tid: int | None = None) -> dict[str, int]:
         t = self._tracee(tid, stopped=True)
         regs = t.regs if t.regs_dirty else t.load_regs()  # dirty: what the thread will see

@@ -78,6 +78,8 @@ class LiveSession(Protocol):
     available: bool
     reason: str  # why not available ("" when available)
     checkpoints: bool  # False: reverse moves re-run from the start (say so)
+    # Optional, not part of the check: checkpoint_events() -> list[int], the
+    # events a checkpoint is held at (the UI shows how many there are).
 
     def run_to(self, event_no: int) -> Stop:
         """Replay (forward, or back via checkpoint/restart) to event_no."""

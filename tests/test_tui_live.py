@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import subprocess
 from typing import Any
 
@@ -81,6 +82,7 @@ def test_r_replays_to_the_selected_event_and_shows_registers(trace: str) -> None
             await pilot.press("R")
             await settle(app, pilot)
             assert panel.last_stop.event_no == n and "restored the checkpoint at event" in panel.state_text
+            assert re.search(r"· \d+ checkpoints?, events \d+…\d+", panel.state_text), panel.state_text
             app.event_list.move_to_event(total - 1)
             await pilot.press("r")
             await settle(app, pilot)

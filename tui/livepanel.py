@@ -174,10 +174,13 @@ class LivePanel(VerticalScroll, can_focus=True):
             body = Group(*self._render_stop(regs, frames, maps))
         except Exception as exc:  # noqa: BLE001 - e.g. the program finished: show the stop anyway
             body = Text(str(exc), style="dim")
+        held = await self.runner.call(lambda s: list(getattr(s, "checkpoint_events", list)()))
         self.last_stop = stop
         self._state.update(
             Text(f"stopped at event {stop.event_no}, tid {stop.tid}: {stop.reason}"
-                 + (f" ({stop.message})" if stop.message else ""))
+                 + (f" ({stop.message})" if stop.message else "")
+                 + (f" · {len(held)} checkpoint{'s' if len(held) != 1 else ''}, "
+                    f"events {held[0]}…{held[-1]}" if held else ""))
         )
         self._body.update(body)
         self.post_message(self.Stopped(stop))
