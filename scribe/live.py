@@ -57,7 +57,7 @@ from typing import Any
 
 from scribe import checkpoint as CP
 from scribe import determinism as D
-from scribe.replayer import Divergence, EndOfTrace, Replayer, ReplayError
+from scribe.replayer import Divergence, EndOfTrace, Replayer, ReplayError, remove_files
 from traces import Exec, Exit, Input, Spawn, Syscall, TraceReader, Unknown
 from scribe.live_api import Breakpoint, Frame, LiveUnavailable, MapEntry, Stop
 from virt import syscalls as S
@@ -306,11 +306,7 @@ class ReplaySession:
             except ChildProcessError:
                 pass
         self._made.clear()
-        for f in self._files:
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
+        remove_files(self._files)
         self._files.clear()
         for r in (self.reader, self.index):
             try:

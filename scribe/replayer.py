@@ -35,7 +35,7 @@ import signal as _signal
 import string
 import struct
 import sys
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from scribe import determinism as D
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder
@@ -963,11 +963,7 @@ class Replayer(Vee):
         return path
 
     def cleanup(self) -> None:
-        for p in self.tempfiles:
-            try:
-                os.unlink(p)
-            except OSError:
-                pass
+        remove_files(self.tempfiles)
         self.tempfiles.clear()
 
     def remaining(self) -> int:
@@ -981,6 +977,14 @@ class Replayer(Vee):
 
 
 _hash_cache: dict[tuple[str, int, int], bytes | None] = {}
+
+
+def remove_files(paths: Iterable[str]) -> None:
+    for p in paths:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
 
 
 def _sha256_of(path: str) -> bytes | None:
