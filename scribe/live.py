@@ -73,6 +73,7 @@ RERAN = "re-ran from the start"
 RESTORED = "restored the checkpoint at event"
 CHECKPOINT_EVENTS = 200  # at least this many events between two checkpoints of a run
 CHECKPOINT_SECONDS = 0.25  # and at least this much replay time
+CHECKPOINT_RETRY = 10  # events to the next try when one could not be taken
 MAX_CHECKPOINTS = 32  # each is a stopped copy of every process (copy-on-write memory)
 MAX_COPIES = 512  # stopped copies in all, so that checkpoints never exhaust pids
 BLOCKED_GRACE = 1.0  # seconds a task entering a blocking call may take to sleep
@@ -375,20 +376,25 @@ class ReplaySession:
         if time.monotonic() - self._cp_time < self.cp_seconds:
             return  # asked again at the next event
         assert self.rep is not None
-        self.rep.checkpoint_from = n + self.cp_events
-        self._checkpoint_here(n)
-        self._cp_time = time.monotonic()
+        if self._checkpoint_here(n):
+            self.rep.checkpoint_from = n + self.cp_events
+            self._cp_time = time.monotonic()
+        else:
+            self.rep.checkpoint_from = n + CHECKPOINT_RETRY
 
-    def _checkpoint_here(self, n: int) -> None:
+    def _checkpoint_here(self, n: int) -> bool:
+        """Take a checkpoint in front of event n; False if none could be taken."""
         rep, tracer = self.rep, self.tracer
-        if not self.checkpoints or rep is None or tracer is None or any(cp.event_no == n for cp in self.cps):
-            return
+        if not self.checkpoints or rep is None or tracer is None:
+            return False
+        if any(cp.event_no == n for cp in self.cps):
+            return True
         why = CP.why_not(rep, tracer)
         if why is None and len(tracer.tracees) > MAX_COPIES // 8:
             why = f"{len(tracer.tracees)} processes were alive (at most {MAX_COPIES // 8} are copied)"
         if why is not None:
             self._no_checkpoint(n, why)
-            return
+            return False
         try:
             cp = CP.take(rep, tracer, n, self._shared(rep))
         except (CP.CheckpointError, OSError) as exc:
@@ -397,7 +403,7 @@ class ReplaySession:
                 self._stop_replay()
                 raise LiveError(f"a checkpoint at event {n} failed: {exc}") from None
             self._no_checkpoint(n, f"it failed: {exc}")
-            return
+            return False
         self._made.update(cp.pids)
         bisect.insort(self.cps, cp, key=lambda c: c.event_no)
         while len(self.cps) > 2 and (len(self.cps) > MAX_CHECKPOINTS
@@ -406,6 +412,7 @@ class ReplaySession:
             i = min(range(1, len(self.cps) - 1),
                     key=lambda j: self.cps[j].event_no - self.cps[j - 1].event_no)
             CP.discard_checkpoint(self.cps.pop(i))
+        return True
 
     def _no_checkpoint(self, n: int, why: str) -> None:
         self.cp_why = [w for w in self.cp_why if w[0] != n][-63:] + [(n, why)]
