@@ -207,9 +207,7 @@ class ReplaySession:
         return self._go(target, "step")
 
     def cont(self, breakpoints: Sequence[Breakpoint]) -> Stop:
-        preds = [self._breakpoint(bp) for bp in breakpoints]
-        if not preds:
-            raise LiveError("no breakpoint given")
+        match, hit = self._matcher(breakpoints)
         if self.rep is None:
             self._start()
             start = 0
@@ -217,6 +215,27 @@ class ReplaySession:
             self._can_go_on()
             assert self.at is not None
             start = self.at + 1
+        target = self._find(start, match)
+        if target is None:
+            return self._go(None, "breakpoint")
+        return self._go(target, "breakpoint", f"breakpoint {_describe_bp(breakpoints[hit[0]])}")
+
+    def reverse_cont(self, breakpoints: Sequence[Breakpoint]) -> Stop:
+        """Back to the last event before this stop that matches a breakpoint."""
+        match, hit = self._matcher(breakpoints)
+        if self.rep is None or self.at is None:
+            raise LiveError("the replay has not started: nothing to go back to")
+        target = self._find_back(self.at, match)
+        if target is None:
+            raise LiveError(f"no event before event {self.at} matches")
+        message = f"breakpoint {_describe_bp(breakpoints[hit[0]])}; {self._rewind(target)}"
+        return self._go(target, "breakpoint", message)
+
+    def _matcher(self, breakpoints: Sequence[Breakpoint]) -> tuple[Callable[[int, Any], bool], list[int]]:
+        """A predicate for any of the breakpoints, and the list it puts the hit's index in."""
+        preds = [self._breakpoint(bp) for bp in breakpoints]
+        if not preds:
+            raise LiveError("no breakpoint given")
         hit: list[int] = []
 
         def match(n: int, ev: Any) -> bool:
@@ -225,11 +244,7 @@ class ReplaySession:
                     hit.append(i)
                     return True
             return False
-
-        target = self._find(start, match)
-        if target is None:
-            return self._go(None, "breakpoint")
-        return self._go(target, "breakpoint", f"breakpoint {_describe_bp(breakpoints[hit[0]])}")
+        return match, hit
 
     def reverse_step(self) -> Stop:
         if self.rep is None or self.at is None:
@@ -578,10 +593,11 @@ class ReplaySession:
                 return n
         return None
 
-    def _find_back(self, before: int) -> int | None:
-        """The last stoppable event < before."""
+    def _find_back(self, before: int, pred: Callable[[int, Any], bool] | None = None) -> int | None:
+        """The last stoppable event < before (that pred accepts)."""
         for n in range(min(before, self.length) - 1, 0, -1):
-            if stoppable(n, self.index[n]):
+            ev = self.index[n]
+            if stoppable(n, ev) and (pred is None or pred(n, ev)):
                 return n
         return None
 

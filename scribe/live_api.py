@@ -97,6 +97,10 @@ class LiveSession(Protocol):
         """Go back one event (restore the nearest checkpoint, re-run)."""
         ...
 
+    def reverse_cont(self, breakpoints: Sequence[Breakpoint]) -> Stop:
+        """Go back to the last earlier event that matches a breakpoint."""
+        ...
+
     def registers(self, tid: int | None = None) -> dict[str, int]:
         """General registers by name (rax, rip, ...), in display order."""
         ...

@@ -517,3 +517,22 @@ def test_every_checkpoint_of_processes_that_signal_each_other_replays_to_the_end
         assert stop.message == f"restored the checkpoint at event {cp.event_no}"
         end = session.run_to(10**9)
         assert end.reason == "exit" and f"exited with {status}" in end.message, end.message
+
+
+@pytest.mark.parametrize("session", ["looped"], indirect=True)
+def test_reverse_continue_goes_back_to_the_last_match(session: Any, looped: tuple[str, str]) -> None:
+    path, _ = looped
+    dense(session, 50)
+    kills = syscalls(path, "kill")
+    writes = syscalls(path, "write")
+    here = session.run_to(writes[200]).event_no
+    back = session.reverse_cont([Breakpoint(syscall="kill")])
+    last_kill = max(k for k in kills if k < here)
+    assert (back.event_no, back.reason) == (last_kill, "breakpoint")
+    assert back.message.startswith("breakpoint syscall=kill; restored the checkpoint at event")
+    assert session.registers()["orig_rax"] == BY_NAME["kill"].nr
+    back = session.reverse_cont([Breakpoint(syscall="kill")])
+    assert back.event_no == max(k for k in kills if k < last_kill)
+    with pytest.raises(Exception, match="no event before event"):
+        session.run_to(kills[0])
+        session.reverse_cont([Breakpoint(syscall="kill")])

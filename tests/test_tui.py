@@ -401,6 +401,10 @@ class ScriptedSession:
         self.at -= 1
         return self._stop("step")
 
+    def reverse_cont(self, breakpoints: Any) -> Stop:
+        self.at = breakpoints[0].event_no
+        return self._stop("breakpoint")
+
     def registers(self, tid: int | None = None) -> dict[str, int]:
         return {"rax": 0x27, "rip": 0x401000}
 
@@ -440,6 +444,12 @@ async def test_live_seam_drives_a_session_on_one_thread(demo: Demo) -> None:
         await pilot.press("R")
         await settle(app, pilot)
         assert app.event_list.event_no == 42
+        await answer(pilot, "c", "event=50")
+        await settle(app, pilot)
+        assert panel.last_stop.event_no == 50 and app.event_list.event_no == 50
+        await answer(pilot, "C", "event=44")
+        await settle(app, pilot)
+        assert panel.last_stop.event_no == 44 and panel.last_stop.reason == "breakpoint"
         assert len(sessions) == 1 and len(sessions[0].threads) == 1  # one live thread
 
 
@@ -464,7 +474,7 @@ async def test_command_palette_has_the_common_actions(demo: Demo) -> None:
     async with app.run_test(size=SIZE) as pilot:
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Go to event", "Search forward", "Filter events", "Next error",
-                "Next event of this process", "Keys"} <= titles
+                "Next event of this process", "Keys", "Step", "Reverse step", "Reverse continue"} <= titles
         await pilot.press("ctrl+p")
         await pilot.pause()
         for ch in "next error":
@@ -575,7 +585,8 @@ def test_live_factory_without_engine_refuses_every_operation() -> None:
     assert "replay engine" in session.reason
     for call in (lambda: session.run_to(3), lambda: session.step(), lambda: session.registers(),
                  lambda: session.memory(0, 1), lambda: session.maps(), lambda: session.backtrace(),
-                 lambda: session.reverse_step(), lambda: session.cont([])):
+                 lambda: session.reverse_step(), lambda: session.cont([]),
+                 lambda: session.reverse_cont([])):
         with pytest.raises(LiveUnavailable, match="replay engine"):
             call()
 

@@ -467,6 +467,15 @@ class ScribeApp(App[None]):
         yield SystemCommand("Next event of this process", "(])", lambda: self.action_same_process(1))
         yield SystemCommand("Previous event of this process", "([)", lambda: self.action_same_process(-1))
         yield SystemCommand("Live replay panel", "Registers, memory, maps, backtrace (L)", self.action_show_live)
+        live = self.query_one("#live", LivePanel)
+        yield SystemCommand("Replay to the selected event", "Live replay, stopped in front of it (r)",
+                            live.action_run_to)
+        yield SystemCommand("Step", "Replay one more event (s)", live.action_step)
+        yield SystemCommand("Reverse step", "Back one event, from the nearest checkpoint (R)",
+                            live.action_reverse_step)
+        yield SystemCommand("Continue", "Replay to the next event a breakpoint matches (c)", live.action_cont)
+        yield SystemCommand("Reverse continue", "Back to the last event a breakpoint matches (C)",
+                            live.action_reverse_cont)
         yield SystemCommand("Keys", "Every key binding (F1)", self.action_help)
 
     # -- workers -----------------------------------------------------------

@@ -62,7 +62,7 @@ class UnavailableLiveSession:
     def _refuse(self, *_: Any, **__: Any) -> Any:
         raise LiveUnavailable(self.reason)
 
-    run_to = step = cont = reverse_step = _refuse
+    run_to = step = cont = reverse_step = reverse_cont = _refuse
     registers = memory = maps = backtrace = _refuse
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.live import LiveRunner, LiveSession, LiveUnavailable, Stop, parse_breakpoints
+from tui.live import Breakpoint, LiveRunner, LiveSession, LiveUnavailable, Stop, parse_breakpoints
 from tui.model import hexdump
 
 
@@ -36,6 +36,7 @@ class LivePanel(VerticalScroll, can_focus=True):
         Binding("t", "step_thread", "Step selected thread", id="live.step_thread"),
         Binding("c", "cont", "Continue", id="live.continue"),
         Binding("R", "reverse_step", "Reverse step", id="live.reverse_step"),
+        Binding("C", "reverse_cont", "Reverse continue", id="live.reverse_continue"),
         Binding("m", "memory", "Memory", id="live.memory"),
     ]
 
@@ -122,6 +123,13 @@ class LivePanel(VerticalScroll, can_focus=True):
         self._drive("stepping back", lambda s: s.reverse_step())
 
     def action_cont(self) -> None:
+        self._ask_breakpoints("break at", "continuing", lambda s, bps: s.cont(bps))
+
+    def action_reverse_cont(self) -> None:
+        self._ask_breakpoints("break back at", "going back", lambda s, bps: s.reverse_cont(bps))
+
+    def _ask_breakpoints(self, prompt: str, what: str,
+                         move: Callable[[LiveSession, list[Breakpoint]], Stop]) -> None:
         def answer(text: str | None) -> None:
             if not text:
                 return
@@ -130,9 +138,9 @@ class LivePanel(VerticalScroll, can_focus=True):
             except ValueError as exc:
                 self.notify(str(exc), severity="error")
                 return
-            self._drive("continuing", lambda s: s.cont(bps))
+            self._drive(what, lambda s: move(s, bps))
 
-        self.ask("break at", "syscall=openat path=/etc pid=3 event=100", answer)
+        self.ask(prompt, "syscall=openat path=/etc pid=3 event=100", answer)
 
     def action_memory(self) -> None:
         def answer(text: str | None) -> None:
