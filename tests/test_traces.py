@@ -500,3 +500,22 @@ def test_no_flush_thread_until_the_first_event(tmp_path: Path) -> None:
     w.append(Exit(1, 0, 1))
     assert any(t.name == "scribe-trace-flush" for t in threading.enumerate())
     w.close()
+
+
+def test_flush_thread_blocks_every_signal(tmp_path: Path) -> None:
+    """A tracer blocks SIGCHLD and waits for it with sigtimedwait: a thread
+    that does not block it takes the signal and drops it (default action),
+    and the tracer sleeps its whole timeout (50 ms lost per occurrence)."""
+    import signal
+    import threading
+
+    w = TraceWriter(tmp_path / "t.scribe", HEADER)
+    w.append(Exit(1, 0, 1))
+    thread = next(t for t in threading.enumerate() if t.name == "scribe-trace-flush")
+    with open(f"/proc/self/task/{thread.native_id}/status") as f:
+        blocked = int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
+    assert blocked & (1 << (signal.SIGCHLD - 1))
+    assert blocked & (1 << (signal.SIGINT - 1))
+    # ...and the caller's own mask is as it was.
+    assert signal.SIGCHLD not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    w.close()

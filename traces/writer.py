@@ -16,6 +16,7 @@ and the writer refuses further work.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -223,8 +224,18 @@ class TraceWriter:
         self._base_time = self._enc.last_time
 
     def _start_timer(self) -> None:
+        # The thread is born with every signal blocked (it inherits the mask
+        # at creation): a process-directed signal must reach the thread that
+        # waits for it. A tracer that blocks SIGCHLD and waits for it with
+        # sigtimedwait lost the wake-up whenever SIGCHLD came while it was
+        # busy: the kernel handed it to this thread, which dropped it (the
+        # default action), and the tracer slept its whole timeout.
         self._timer = threading.Thread(target=self._flush_loop, name="scribe-trace-flush", daemon=True)
-        self._timer.start()
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            self._timer.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def _flush_loop(self) -> None:
         """Background timer: buffered events reach the file within ~2 intervals."""
