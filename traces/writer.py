@@ -42,6 +42,8 @@ from traces.proctable import ProcessTable
 
 #: blob bytes that may wait for the writer thread before append() waits too.
 MAX_QUEUED = 256 << 20
+#: a blob this large, or this much queued, wakes the writer thread at once.
+WAKE_BYTES = 1 << 20
 
 
 def _cpu_info() -> tuple[str, list[str]]:
@@ -227,7 +229,11 @@ class TraceWriter:
             return ref
         self._queue.append(("blob", digest, data))
         self._queued_bytes += size
-        self._cv.notify()
+        if size >= WAKE_BYTES or self._queued_bytes >= WAKE_BYTES:
+            # Small blobs (a program reading 4 KiB pages) wait for the next
+            # chunk or timer tick: a wake-up each would cost the tracer
+            # thread more than compressing them.
+            self._cv.notify()
         return ref
 
     def flush(self) -> None:
