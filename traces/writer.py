@@ -82,7 +82,8 @@ def complete_header(header: dict[str, Any]) -> dict[str, Any]:
             raise TraceError(f"trace header needs {key!r}")
     h["version"] = f"{F.FORMAT_MAJOR}.{F.FORMAT_MINOR}"
     uname = os.uname()
-    h.setdefault("scribe_version", _scribe_version())
+    if "scribe_version" not in h:  # (setdefault would ask importlib.metadata anyway)
+        h["scribe_version"] = _scribe_version()
     if "hostname" not in h:
         try:
             h["hostname"] = socket.gethostname()
