@@ -58,6 +58,8 @@ PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
 CLONE_VFORK = 0x4000
 
 NONBLOCKING_NRS = frozenset(S.BY_NAME[n].nr for n in D.NONBLOCKING if n in S.BY_NAME)
+# Calls replay must really run: their Syscall events carry EXECUTED.
+EXECUTED_NRS = frozenset(i.nr for i in S.SYSCALLS.values() if i.replay == S.EXECUTE)
 
 
 def is_sync_fault(signo: int, siginfo: bytes) -> bool:
@@ -87,6 +89,7 @@ class Recorder(Vee):
         self.w = writer
         self.t0 = time.monotonic_ns()
         self.runner: Tracee | None = None
+        self.granted = 0.0  # time.monotonic() when the runner got the token
         # (tracee, its release event, how to let it go: None = plain resume)
         self.waiters: collections.deque[tuple[Tracee, Any, Any]] = collections.deque()
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
@@ -96,6 +99,8 @@ class Recorder(Vee):
         self.traps_writes = True
         self.handlers[nr("write")] = self._write
         self._file_cache: dict[tuple[int, ...], BlobRef] = {}
+        self._append = writer.append  # the hot path: no Recorder.append frame
+        self._finish_skip = lambda tt: self.tracer.finish_entry(tt, SKIP)  # made once, not per call
         self._interp_cache: dict[bytes, str | None] = {}
 
     # -- filter: everything the table does not allow ---------------------------
@@ -132,9 +137,9 @@ class Recorder(Vee):
                 return False
             self.runner = t
             t.policy["boundary"] = True
-            t.policy["granted"] = time.monotonic()
+            self.granted = time.monotonic()
             if ev is not None:
-                self.append(ev)
+                self._append(ev)
             return True
         self.waiters.append((t, ev, go))
         t.held = True
@@ -149,7 +154,7 @@ class Recorder(Vee):
         t = self.runner
         if t is None or not self.waiters or t.policy.get("preempt"):
             return
-        if time.monotonic() - t.policy.get("granted", 0.0) < TIME_SLICE:  # type: ignore[operator]
+        if time.monotonic() - self.granted < TIME_SLICE:
             return
         t.policy["preempt"] = True
         try:
@@ -182,11 +187,11 @@ class Recorder(Vee):
                 continue
             self.runner = t
             t.policy["boundary"] = True
-            t.policy["granted"] = time.monotonic()
+            self.granted = time.monotonic()
             if ev is not None:
                 if isinstance(ev, Input):
                     ev.time_ns = self.now()
-                self.append(ev)
+                self._append(ev)
             if go is not None:
                 t.held = False
                 go(t)
@@ -197,6 +202,7 @@ class Recorder(Vee):
     def first_process(self, t: Tracee) -> None:
         super().first_process(t)
         self.runner = t
+        self.granted = 0.0  # no grant: its slice counts as spent
         self.append(Spawn(t.vtid, 0, t.vpid, Spawn.FORK, self.now()))
 
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
@@ -284,8 +290,8 @@ class Recorder(Vee):
         action = super().syscall_entry(t)
         if action == SKIP:
             # Emulated by the VEE at entry (getpid & co): done already.
-            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, self.now())
-            if self.want_run(t, ev, lambda tt: self.tracer.finish_entry(tt, SKIP)):
+            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, time.monotonic_ns() - self.t0)
+            if self.want_run(t, ev, self._finish_skip):
                 return SKIP
             return HOLD
         if action == HOLD:
@@ -344,10 +350,10 @@ class Recorder(Vee):
             content = self._mapped_file(t)
             if content is not None:
                 writes.append((res, content))
-        info = S.info(nr_)
-        flags = Syscall.EXECUTED if info.replay == S.EXECUTE else 0
+        flags = Syscall.EXECUTED if nr_ in EXECUTED_NRS else 0
         inputs = t.policy.pop("rec_inputs", ())
-        self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags, self.now()))
+        self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags,
+                                 time.monotonic_ns() - self.t0))
 
     def _mapped_file(self, t: Tracee) -> BlobRef | bytes | None:
         """The bytes a file mapping shows (host independence: replay maps them)."""
