@@ -61,6 +61,8 @@ def workloads(root: str, quick: bool) -> dict[str, tuple[list[str], str, dict[st
     for wl in make_workloads(root, quick=quick):
         if not wl.missing:
             out[wl.name] = (wl.argv, wl.cwd, wl.env)
+    out["true"] = (["true"], root, {})
+    out["exec100"] = (["sh", "-c", "i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done"], root, {})
     out["pipeline60k"] = (["sh", "-c", "seq 1 60000 | sort -rn | md5sum"], root, {})
     guest = micro_guest()
     out["fork2000"] = ([guest, "fork", "2000"], root, {})
