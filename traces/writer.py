@@ -41,7 +41,7 @@ from traces.events import BlobRef, Exec, Exit, Spawn, Syscall
 from traces.proctable import ProcessTable
 
 #: blob bytes that may wait for the writer thread before append() waits too.
-MAX_QUEUED = 256 << 20
+MAX_QUEUED = 64 << 20
 #: a blob this large, or this much queued, wakes the writer thread at once.
 WAKE_BYTES = 1 << 20
 
