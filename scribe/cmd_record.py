@@ -22,6 +22,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 def handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from scribe import __version__
     from scribe import determinism as D
     from scribe import exitcodes, tracedir
     from scribe.launch import LaunchError, command_of, finish, resolve, run_traced
@@ -38,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"scribe: {exc}", file=sys.stderr)
         return exc.code
     out = Path(args.output) if args.output else tracedir.new_trace_path(cmd)
-    header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe}
+    # The version is known here: the writer need not ask importlib.metadata (~15 ms).
+    header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__}
     try:
         writer = TraceWriter(out, header)
     except TraceError as exc:

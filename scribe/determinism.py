@@ -76,18 +76,42 @@ def child_setup() -> None:
         pass
 
 
+class _StackWords:
+    """8-byte words of tracee memory, read a page at a time and kept: an exec
+    stop walks argc, argv, envp and the auxv (a hundred words, one read each
+    before). A failed read raises MemoryReadError for the word asked, as a
+    one-word read would (a page is readable or not as a whole)."""
+
+    def __init__(self, t: Tracee) -> None:
+        self.t = t
+        self.base = 0
+        self.words: tuple[int, ...] = ()
+
+    def __call__(self, addr: int) -> int:
+        i, r = divmod(addr - self.base, 8)
+        if r == 0 and 0 <= i < len(self.words):
+            return self.words[i]
+        room = 4096 - addr % 4096
+        if room < 8:
+            return self.t.read_u64(addr)
+        self.base = addr
+        self.words = struct.unpack(f"<{room // 8}Q", self.t.read(addr, room // 8 * 8))
+        return self.words[0]
+
+
 def auxv_entries(t: Tracee) -> tuple[int, list[tuple[int, int, int]]]:
     """(stack pointer, [(address of the entry, type, value)]) at an exec stop."""
     t.load_regs()
     sp = t.regs.rsp
-    argc = t.read_u64(sp)
+    word = _StackWords(t)
+    argc = word(sp)
     p = sp + 8 * (argc + 2)           # past argc, argv[], NULL
-    while t.read_u64(p) != 0:         # envp[]
+    while word(p) != 0:               # envp[]
         p += 8
     p += 8
     out = []
     for _ in range(64):
-        typ, val = struct.unpack("<QQ", t.read(p, 16))
+        typ, val = word(p), word(p + 8)
         out.append((p, typ, val))
         if typ == AT_NULL:
             break

@@ -57,8 +57,24 @@ TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 CLONE_VFORK = 0x4000
+CLONE_NEWTIME = 0x80
+
+# Time calls (the vDSO is hidden, so programs make them as syscalls, Python's
+# start-up some two thousand): the clocks below read the same in every process
+# of the machine, so the recorder answers at the seccomp stop from its own
+# clock, as the kernel would a moment later, and saves the exit stop. The
+# event is the one the exit stop would have made. Per-process and per-thread
+# CPU clocks, and anything after a time namespace may have changed, run.
+CLOCK_GETTIME, GETTIMEOFDAY, TIME = nr("clock_gettime"), nr("gettimeofday"), nr("time")
+TIME_NRS = frozenset({CLOCK_GETTIME, GETTIMEOFDAY, TIME})
+SHARED_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 11})  # REALTIME MONOTONIC MONOTONIC_RAW *_COARSE BOOTTIME TAI
+UNSHARE, SETNS = nr("unshare"), nr("setns")
+_TIMESPEC = struct.Struct("<qq")
+_U64 = struct.Struct("<q")
 
 NONBLOCKING_NRS = frozenset(S.BY_NAME[n].nr for n in D.NONBLOCKING if n in S.BY_NAME)
+# Calls replay must really run: their Syscall events carry EXECUTED.
+EXECUTED_NRS = frozenset(i.nr for i in S.SYSCALLS.values() if i.replay == S.EXECUTE)
 
 
 def is_sync_fault(signo: int, siginfo: bytes) -> bool:
@@ -88,6 +104,7 @@ class Recorder(Vee):
         self.w = writer
         self.t0 = time.monotonic_ns()
         self.runner: Tracee | None = None
+        self.granted = 0.0  # time.monotonic() when the runner got the token
         # (tracee, its release event, how to let it go: None = plain resume)
         self.waiters: collections.deque[tuple[Tracee, Any, Any]] = collections.deque()
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
@@ -97,7 +114,10 @@ class Recorder(Vee):
         self.traps_writes = True
         self.handlers[nr("write")] = self._write
         self._file_cache: dict[tuple[int, ...], BlobRef] = {}
+        self._append = writer.append  # the hot path: no Recorder.append frame
+        self._finish_skip = lambda tt: self.tracer.finish_entry(tt, SKIP)  # made once, not per call
         self._interp_cache: dict[bytes, str | None] = {}
+        self.shared_clocks = True  # no tracee can have left scribe's time namespace
 
     # -- filter: everything the table does not allow ---------------------------
     def trace_set(self) -> set[int]:
@@ -133,9 +153,9 @@ class Recorder(Vee):
                 return False
             self.runner = t
             t.policy["boundary"] = True
-            t.policy["granted"] = time.monotonic()
+            self.granted = time.monotonic()
             if ev is not None:
-                self.append(ev)
+                self._append(ev)
             return True
         self.waiters.append((t, ev, go))
         t.held = True
@@ -150,7 +170,7 @@ class Recorder(Vee):
         t = self.runner
         if t is None or not self.waiters or t.policy.get("preempt"):
             return
-        if time.monotonic() - t.policy.get("granted", 0.0) < TIME_SLICE:  # type: ignore[operator]
+        if time.monotonic() - self.granted < TIME_SLICE:
             return
         t.policy["preempt"] = True
         try:
@@ -183,11 +203,11 @@ class Recorder(Vee):
                 continue
             self.runner = t
             t.policy["boundary"] = True
-            t.policy["granted"] = time.monotonic()
+            self.granted = time.monotonic()
             if ev is not None:
                 if isinstance(ev, Input):
                     ev.time_ns = self.now()
-                self.append(ev)
+                self._append(ev)
             if go is not None:
                 t.held = False
                 go(t)
@@ -198,6 +218,7 @@ class Recorder(Vee):
     def first_process(self, t: Tracee) -> None:
         super().first_process(t)
         self.runner = t
+        self.granted = 0.0  # no grant: its slice counts as spent
         self.append(Spawn(t.vtid, 0, t.vpid, Spawn.FORK, self.now()))
 
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
@@ -288,11 +309,20 @@ class Recorder(Vee):
             inputs = S.entry_inputs(t.nr, t.args, t)
         except Exception:
             inputs = []
+        if t.nr in TIME_NRS and self.shared_clocks:
+            writes = self._clock(t)
+            if writes is not None:
+                ev = Syscall(t.vtid, t.nr, t.args, t.result, writes, tuple(inputs), 0, time.monotonic_ns() - self.t0)
+                if self.want_run(t, ev, self._finish_skip):
+                    return SKIP
+                return HOLD
+        elif t.nr in (UNSHARE, SETNS, CLONE3):
+            self._note_namespaces(t)
         action = super().syscall_entry(t)
         if action == SKIP:
             # Emulated by the VEE at entry (getpid & co): done already.
-            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, self.now())
-            if self.want_run(t, ev, lambda tt: self.tracer.finish_entry(tt, SKIP)):
+            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, time.monotonic_ns() - self.t0)
+            if self.want_run(t, ev, self._finish_skip):
                 return SKIP
             return HOLD
         if action == HOLD:
@@ -313,6 +343,52 @@ class Recorder(Vee):
         if t.nr not in NONBLOCKING_NRS or self._vfork_like(t):
             self.give_up(t)
         return RUN_EXIT
+
+    def _clock(self, t: Tracee) -> tuple[tuple[int, bytes], ...] | None:
+        """Answer a time call now (t is skipped with its result) and return the
+        memory it wrote; None to let the kernel run it (other clocks, NULL or
+        unwritable pointers, a timezone asked for)."""
+        a = t.args
+        if t.nr == CLOCK_GETTIME:
+            clock = a[0] & 0xFFFFFFFF
+            if clock not in SHARED_CLOCKS or not a[1]:
+                return None
+            ns = time.clock_gettime_ns(clock)
+            data = _TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000)
+            addr, result = a[1], 0
+        elif t.nr == GETTIMEOFDAY:
+            if a[1]:  # struct timezone: the kernel's sys_tz, not ours to know
+                return None
+            if not a[0]:
+                t.skip(0)
+                return ()
+            ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
+            data = _TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000 // 1000)
+            addr, result = a[0], 0
+        else:  # time(tloc)
+            result = time.clock_gettime_ns(time.CLOCK_REALTIME) // 1_000_000_000
+            if not a[0]:
+                t.skip(result)
+                return ()
+            data, addr = _U64.pack(result), a[0]
+        if not t.store(addr, data):
+            return None  # EFAULT and the like: the kernel says it
+        t.skip(result)
+        return ((addr, data),)
+
+    def _note_namespaces(self, t: Tracee) -> None:
+        """A tracee may enter another time namespace: stop answering clocks."""
+        if t.nr == SETNS:
+            self.shared_clocks = False
+        elif t.nr == UNSHARE:
+            if t.args[0] & CLONE_NEWTIME:
+                self.shared_clocks = False
+        else:
+            try:
+                if t.read_u64(t.args[0]) & CLONE_NEWTIME:
+                    self.shared_clocks = False
+            except MemoryReadError:
+                pass
 
     def _vfork_like(self, t: Tracee) -> bool:
         """clone with CLONE_VFORK blocks until the child execs or exits."""
@@ -354,10 +430,10 @@ class Recorder(Vee):
             content = self._mapped_file(t)
             if content is not None:
                 writes.append((res, content))
-        info = S.info(nr_)
-        flags = Syscall.EXECUTED if info.replay == S.EXECUTE else 0
+        flags = Syscall.EXECUTED if nr_ in EXECUTED_NRS else 0
         inputs = t.policy.pop("rec_inputs", ())
-        self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags, self.now()))
+        self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags,
+                                 time.monotonic_ns() - self.t0))
 
     def _mapped_file(self, t: Tracee) -> BlobRef | bytes | None:
         """The bytes a file mapping shows (host independence: replay maps them)."""

@@ -288,3 +288,40 @@ def test_ns_last_pid_is_virtual(scribe, tmp_path):
     assert rec.stdout == run.stdout
     # The host's counter moved only by the host's own forks, never to 41.
     assert open("/proc/sys/kernel/ns_last_pid").read() != "41\n" or before == "41\n"
+
+
+def test_time_calls_answered_by_the_recorder(guest, scribe, tmp_path):
+    """clock_gettime of shared clocks, gettimeofday and time are answered at
+    the seccomp stop: same results and errors as the kernel's (NULL and
+    read-only pointers, a timezone, CPU clocks left to the kernel), the
+    events the exit stop would have made, and replay prints the same."""
+    import re
+
+    from traces import Syscall, TraceReader
+    from virt import syscalls as S
+
+    exe = str(guest("clocks"))
+    rec, trace = record_replay(scribe, tmp_path, exe)
+    native = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
+    assert re.sub(r"\d+", "N", rec.stdout) == re.sub(r"\d+", "N", native)
+    assert "clock_gettime(MONOTONIC, read-only) = -1 Bad address" in rec.stdout
+    assert "monotonic ok" in rec.stdout
+    times = {S.NR[n] for n in ("clock_gettime", "gettimeofday", "time")}
+    seen = 0
+    with TraceReader(trace) as r:
+        for ev in r:
+            if type(ev) is Syscall and ev.nr in times:
+                seen += 1
+                assert [(a, len(d)) for a, d in ev.writes] == S.written_ranges(ev.nr, ev.args, ev.result, None)
+    assert seen > 2000
+
+
+def test_time_namespace_child_reads_its_own_clock(guest, scribe, tmp_path):
+    """After unshare(CLONE_NEWTIME) the recorder's clock is not the child's:
+    its CLOCK_MONOTONIC comes from the kernel, offset included."""
+    exe = str(guest("clocks"))
+    native = subprocess.run([exe, "timens"], capture_output=True, text=True).stdout
+    if "timens ok" not in native:
+        pytest.skip(native.strip() or "no time namespaces here")
+    rec, _ = record_replay(scribe, tmp_path, exe, "timens")
+    assert rec.stdout == "timens ok\n"

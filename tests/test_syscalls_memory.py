@@ -273,3 +273,39 @@ def test_entry_inputs_execve() -> None:
     got = dict(entry_inputs(NR["execve"], [0x1000, 0x1300, 0x1400], mem))
     assert got[0x1000] == b"/bin/ls\0" and got[0x1100] == b"ls\0" and got[0x1200] == b"-l\0"
     assert got[0x1300] == ptrs and 0x1400 in got and 0x1500 not in got
+
+
+def test_pointer_arrays_read_a_page_at_a_time_give_the_word_by_word_answer() -> None:
+    """argv/envp are read in page-sized chunks: the same words, the same stop
+    at a NULL, at the limit or at the first unreadable word (also across a
+    page edge, unaligned, and where only some words were recorded)."""
+    import random
+
+    from virt.syscalls import _pointer_array
+
+    def one_by_one(mem: Memory, addr: int, limit: int = 256) -> list[int]:
+        out: list[int] = []
+        for i in range(limit):
+            try:
+                w = int.from_bytes(mem.read(addr + 8 * i, 8), "little")
+            except MemoryReadError:
+                break
+            out.append(w)
+            if not w:
+                break
+        return out
+
+    rng = random.Random(11)
+    for _ in range(300):
+        base = 0x10000 + rng.choice([0, 8, 3, 4096 - 16, 4096 - 5, 2 * 4096 - 40])
+        n = rng.randint(0, 700)
+        words = [rng.choice([0, 1, 0x7FFF0000 + rng.randint(0, 99)]) if rng.random() < 0.02
+                 else 0x7FFF0000 + rng.randint(1, 1 << 20) for _ in range(n)]
+        raw = b"".join(struct.pack("<Q", w) for w in words)
+        ranges = [(base, raw)]
+        if rng.random() < 0.3 and raw:  # a hole: words recorded in pieces
+            cut = rng.randint(0, len(raw))
+            ranges = [(base, raw[:cut]), (base + cut + rng.randint(1, 20), raw[cut:])]
+        mem = RecordedMemory(ranges)
+        limit = rng.choice([256, 1, 3, 600])
+        assert _pointer_array(mem, base, limit) == one_by_one(mem, base, limit)

@@ -500,3 +500,47 @@ def test_no_flush_thread_until_the_first_event(tmp_path: Path) -> None:
     w.append(Exit(1, 0, 1))
     assert any(t.name == "scribe-trace-flush" for t in threading.enumerate())
     w.close()
+
+
+def test_flush_thread_blocks_every_signal(tmp_path: Path) -> None:
+    """A tracer blocks SIGCHLD and waits for it with sigtimedwait: a thread
+    that does not block it takes the signal and drops it (default action),
+    and the tracer sleeps its whole timeout (50 ms lost per occurrence)."""
+    import signal
+    import threading
+
+    w = TraceWriter(tmp_path / "t.scribe", HEADER)
+    w.append(Exit(1, 0, 1))
+    thread = next(t for t in threading.enumerate() if t.name == "scribe-trace-flush")
+    with open(f"/proc/self/task/{thread.native_id}/status") as f:
+        blocked = int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
+    assert blocked & (1 << (signal.SIGCHLD - 1))
+    assert blocked & (1 << (signal.SIGINT - 1))
+    # ...and the caller's own mask is as it was.
+    assert signal.SIGCHLD not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    w.close()
+
+
+def test_blobs_queued_past_the_limit_wait_and_stay_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compression runs on the writer thread; past MAX_QUEUED bytes of waiting
+    blob content append() waits for it, and every blob still precedes the
+    chunk that refers to it."""
+    import random
+
+    from traces import writer as W
+
+    monkeypatch.setattr(W, "MAX_QUEUED", 20_000)
+    rng = random.Random(7)
+    path = tmp_path / "t.scribe"
+    w = TraceWriter(path, HEADER, chunk_events=3)
+    datas = [rng.randbytes(5000 + i) for i in range(40)]
+    for i, data in enumerate(datas):
+        w.append(Syscall(1, 0, (3, 0x1000, len(data), 0, 0, 0), len(data), ((0x1000, data),), (), 0, i))
+        assert w._queued_bytes <= 20_000 + len(data)
+    w.flush()
+    assert not w._queue and w._queued_bytes == 0
+    w.close(0)
+    with TraceReader(path) as r:
+        assert r.complete and len(r) == len(datas)
+        for i, ev in enumerate(r):
+            assert r.blob(ev.writes[0][1]) == datas[i]

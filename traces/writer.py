@@ -1,21 +1,31 @@
 """TraceWriter: appends events to a trace file while a program is recorded.
 
 The tracer thread calls append() for every event; events are packed at once
-and buffered; a chunk (one zstd frame with checksum) is written with a single
-write() when 4096 events or 1 MiB have accumulated, and a background timer
-flushes whatever is buffered every 50 ms, so a recorder killed with SIGKILL
-loses at most ~100 ms of events.  Blobs are written immediately (before any
-chunk that can refer to them), once per content hash.  close() writes the
-footer: chunk index, blob index, process table, syscall counts, exit status.
+and buffered; a chunk (one zstd frame with checksum) is cut when 4096 events
+or 1 MiB have accumulated, or by the writer thread every 50 ms, so a
+recorder killed with SIGKILL loses at most ~100 ms of events (plus what waits
+behind a large blob, see below).  A blob is named (SHA-256) at once, stored
+once per content hash, and written before any chunk that can refer to it.
+close() writes the footer: chunk index, blob index, process table, syscall
+counts, exit status.
+
+Compressing and writing happen on the writer thread, in the order the
+records were made (blobs before the chunks that refer to them): zstd
+releases the GIL, so a binary of tens of megabytes is compressed while the
+tracer goes on with the program instead of holding every tracee still.
+At most MAX_QUEUED bytes of blob content wait for it; past that, the next
+append() waits.
 
 Any I/O failure (ENOSPC, EFBIG, EIO) becomes a TraceError with a one-line
 message; the partial record is cut off so everything before stays readable,
-and the writer refuses further work.
+and the writer refuses further work (the next call, or close(), raises it).
 """
 
 from __future__ import annotations
 
+import collections
 import os
+import signal
 import socket
 import threading
 import time
@@ -29,6 +39,11 @@ from traces.codec import Encoder, blob_digest, pack_chunk
 from traces.errors import TraceError
 from traces.events import BlobRef, Exec, Exit, Spawn, Syscall
 from traces.proctable import ProcessTable
+
+#: blob bytes that may wait for the writer thread before append() waits too.
+MAX_QUEUED = 64 << 20
+#: a blob this large, or this much queued, wakes the writer thread at once.
+WAKE_BYTES = 1 << 20
 
 
 def _cpu_info() -> tuple[str, list[str]]:
@@ -67,7 +82,8 @@ def complete_header(header: dict[str, Any]) -> dict[str, Any]:
             raise TraceError(f"trace header needs {key!r}")
     h["version"] = f"{F.FORMAT_MAJOR}.{F.FORMAT_MINOR}"
     uname = os.uname()
-    h.setdefault("scribe_version", _scribe_version())
+    if "scribe_version" not in h:  # (setdefault would ask importlib.metadata anyway)
+        h["scribe_version"] = _scribe_version()
     if "hostname" not in h:
         try:
             h["hostname"] = socket.gethostname()
@@ -89,22 +105,31 @@ class TraceWriter:
                  chunk_events: int = F.CHUNK_EVENTS, level: int = F.ZSTD_LEVEL) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)  # the writer thread's queue changed
         self._chunk_events = chunk_events
-        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)  # writer thread only
         self._enc = Encoder(self._blob_locked)
         self._buf: list[bytes] = []
         self._buf_bytes = 0
         self._base_time = 0  # time of the event before the buffered chunk
         self._n = 0  # events appended
+        self._n_cut = 0  # events handed to the writer thread in chunks
         self._n_written = 0  # events in chunks on disk
+        self._last_cut = time.monotonic()
         self._chunk_offsets: list[int] = []
         self._chunk_first: list[int] = []
         self._chunk_count: list[int] = []
-        self._blobs: dict[bytes, int] = {}  # digest -> record offset
+        self._blobs: dict[bytes, int] = {}  # digest -> record offset (written)
         self._refs: dict[bytes, BlobRef] = {}  # digest -> its (frozen) BlobRef, made once
+        # Records for the writer thread, in file order:
+        # ("blob", digest, data) or ("chunk", base_time, first, [packed events]).
+        self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._queued_bytes = 0  # blob content in the queue
+        self._busy = False  # the writer thread is compressing/writing a record
         self._table = ProcessTable()
         self._failed: TraceError | None = None
         self._closed = False
+        self._stopping = False
         h = complete_header(header)
         try:
             hbytes = msgpack.packb(h, use_bin_type=True, unicode_errors="surrogateescape")
@@ -130,7 +155,6 @@ class TraceWriter:
         except TraceError:
             os.close(self._fd)
             raise
-        self._stop = threading.Event()
         # started by the first append, not here: a recorder typically forks
         # the tracee after creating the writer, and forking a process that
         # already runs a second thread is best avoided.
@@ -145,10 +169,20 @@ class TraceWriter:
         if self._closed:
             raise TraceError("trace writer is closed")
 
+    def _admit(self) -> None:
+        """Under the lock: wait while too much blob content waits to be written."""
+        while self._queued_bytes > MAX_QUEUED and self._failed is None and self._timer is not None:
+            self._cv.wait()
+
     def append(self, event: Any) -> int:
         """Buffer one event; returns its event number (0, 1, ...)."""
         with self._lock:
             self._check_usable()
+            if self._timer is None:
+                self._start_timer()
+            elif self._queued_bytes > MAX_QUEUED:
+                self._admit()
+                self._check_usable()
             packed = self._enc.encode(event)
             n = self._n
             self._n = n + 1
@@ -166,16 +200,19 @@ class TraceWriter:
             table.last[tid] = n
             self._buf.append(packed)
             self._buf_bytes += len(packed)
-            if self._timer is None:
-                self._start_timer()
             if len(self._buf) >= self._chunk_events or self._buf_bytes >= F.CHUNK_BYTES:
-                self._flush_locked()
+                self._cut_locked()
             return n
 
     def blob(self, data: bytes) -> BlobRef:
         """Store data once (by content hash) and return its reference."""
         with self._lock:
             self._check_usable()
+            if self._timer is None:
+                self._start_timer()
+            elif self._queued_bytes > MAX_QUEUED:
+                self._admit()
+                self._check_usable()
             return self._blob_locked(bytes(data))
 
     def _blob_locked(self, data: bytes) -> BlobRef:
@@ -184,59 +221,121 @@ class TraceWriter:
             raise TraceError(f"blob of {size} bytes exceeds the trace format's limit")
         digest = blob_digest(data)
         ref = self._refs.get(digest)
-        if ref is not None and ref.size == size:
-            return ref
+        if ref is not None:
+            return ref if ref.size == size else BlobRef(digest, size)
         ref = BlobRef(digest, size)
-        if digest in self._blobs:
-            return ref
-        frame = self._cctx.compress(data)
-        payload_len = len(digest) + len(frame)
-        offset = self._offset
-        self._write(b"".join((F.pack_record_header(F.TAG_BLOB, payload_len, 0, size, 0), digest, frame)))
-        self._blobs[digest] = offset
         self._refs[digest] = ref
+        if self._timer is None:  # no writer thread (yet): write it now
+            self._write_blob(digest, data)
+            return ref
+        self._queue.append(("blob", digest, data))
+        self._queued_bytes += size
+        if size >= WAKE_BYTES or self._queued_bytes >= WAKE_BYTES:
+            # Small blobs (a program reading 4 KiB pages) wait for the next
+            # chunk or timer tick: a wake-up each would cost the tracer
+            # thread more than compressing them.
+            self._cv.notify()
         return ref
 
     def flush(self) -> None:
-        """Write buffered events now (one chunk)."""
+        """Write buffered events now (one chunk) and wait until they are on disk."""
         with self._lock:
             if self._failed is not None:
                 raise self._failed
-            if not self._closed:
-                self._flush_locked()
+            if self._closed:
+                return
+            self._cut_locked()
+            self._drain_locked()
+            if self._failed is not None:
+                raise self._failed
 
-    def _flush_locked(self) -> None:
+    def _cut_locked(self) -> None:
+        """Hand the buffered events to the writer thread as one chunk."""
+        self._last_cut = time.monotonic()
         if not self._buf:
             return
-        payload = pack_chunk(self._base_time, self._buf)
+        job = ("chunk", self._base_time, self._n_cut, self._buf)
+        self._n_cut += len(self._buf)
+        self._buf = []
+        self._buf_bytes = 0
+        self._base_time = self._enc.last_time
+        if self._timer is None:
+            self._write_record(job)
+        else:
+            self._queue.append(job)
+            self._cv.notify()
+
+    def _drain_locked(self) -> None:
+        """Under the lock: wait until the writer thread has written everything queued."""
+        while (self._queue or self._busy) and self._failed is None and self._timer is not None:
+            self._cv.wait()
+
+    def _start_timer(self) -> None:
+        # The thread is born with every signal blocked (it inherits the mask
+        # at creation): a process-directed signal must reach the thread that
+        # waits for it. A tracer that blocks SIGCHLD and waits for it with
+        # sigtimedwait lost the wake-up whenever SIGCHLD came while it was
+        # busy: the kernel handed it to this thread, which dropped it (the
+        # default action), and the tracer slept its whole timeout.
+        self._timer = threading.Thread(target=self._writer_loop, name="scribe-trace-flush", daemon=True)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            self._timer.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def _writer_loop(self) -> None:
+        """The writer thread: records in queue order; buffered events at least every 50 ms."""
+        cv = self._cv
+        while True:
+            with cv:
+                while not self._queue:
+                    if self._stopping or self._failed is not None:
+                        return
+                    wait = self._last_cut + F.FLUSH_INTERVAL - time.monotonic()
+                    if wait <= 0:
+                        self._cut_locked()  # queues the buffered events, if any
+                        continue
+                    cv.wait(wait)
+                if self._failed is not None:
+                    return
+                job = self._queue.popleft()
+                self._busy = True
+            try:
+                self._write_record(job)
+            except TraceError:
+                pass  # remembered in self._failed; the next call raises it
+            except BaseException as exc:  # pragma: no cover - a bug; do not hang the tracer
+                self._failed = TraceError(f"trace writer failed: {type(exc).__name__}: {exc}")
+            finally:
+                with cv:
+                    self._busy = False
+                    if job[0] == "blob":
+                        self._queued_bytes -= len(job[2])
+                    cv.notify_all()
+
+    def _write_record(self, job: tuple[Any, ...]) -> None:
+        """Compress and write one queued record (writer thread, or the caller when none runs)."""
+        if job[0] == "blob":
+            self._write_blob(job[1], job[2])
+            return
+        _, base_time, first, events = job
+        payload = pack_chunk(base_time, events)
         frame = self._cctx.compress(payload)
-        count = len(self._buf)
-        first = self._n_written
+        count = len(events)
         offset = self._offset
         self._write(F.pack_record_header(F.TAG_CHUNK, len(frame), len(payload), first, count) + frame)
         self._chunk_offsets.append(offset)
         self._chunk_first.append(first)
         self._chunk_count.append(count)
         self._n_written = first + count
-        self._buf = []
-        self._buf_bytes = 0
-        self._base_time = self._enc.last_time
 
-    def _start_timer(self) -> None:
-        self._timer = threading.Thread(target=self._flush_loop, name="scribe-trace-flush", daemon=True)
-        self._timer.start()
-
-    def _flush_loop(self) -> None:
-        """Background timer: buffered events reach the file within ~2 intervals."""
-        while not self._stop.wait(F.FLUSH_INTERVAL):
-            with self._lock:
-                if self._closed or self._failed is not None:
-                    return
-                if self._buf:
-                    try:
-                        self._flush_locked()
-                    except TraceError:
-                        return  # remembered in self._failed; the next call raises it
+    def _write_blob(self, digest: bytes, data: bytes) -> None:
+        frame = self._cctx.compress(data)
+        payload_len = len(digest) + len(frame)
+        offset = self._offset
+        self._write(b"".join((F.pack_record_header(F.TAG_BLOB, payload_len, 0, len(data), 0), digest, frame)))
+        self._blobs[digest] = offset
 
     def _write(self, data: bytes) -> None:
         """One record, written whole; on failure cut the file back to the last record."""
@@ -266,27 +365,33 @@ class TraceWriter:
         Raises the writer's earlier TraceError if writing failed (the file is
         then left without a footer, readable up to the last good chunk).
         """
+        if not self._finish():
+            return
+        try:
+            if self._failed is not None:
+                raise self._failed
+            self._write_footer(exit_status)
+        finally:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+    def _finish(self) -> bool:
+        """Stop taking events, write out everything queued, stop the writer
+        thread.  False if the writer was closed already."""
         with self._lock:
             if self._closed:
-                return
+                return False
             self._closed = True
-            self._stop.set()
-            try:
-                if self._failed is not None:
-                    raise self._failed
-                self._flush_locked()
-                self._write_footer(exit_status)
-            finally:
-                try:
-                    os.close(self._fd)
-                except OSError:
-                    pass
-        self._join_timer()
-
-    def _join_timer(self) -> None:
+            if self._failed is None:
+                self._cut_locked()
+            self._stopping = True
+            self._cv.notify_all()
         timer = self._timer
         if timer is not None and timer is not threading.current_thread():
             timer.join()
+        return True
 
     def abandon(self) -> None:
         """Flush what is buffered and close the file *without* a footer.
@@ -294,17 +399,8 @@ class TraceWriter:
         The trace is then exactly what a recorder killed by SIGKILL leaves
         behind (modulo the last 100 ms): for tests of recovery and repair.
         """
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._stop.set()
-            try:
-                if self._failed is None:
-                    self._flush_locked()
-            finally:
-                os.close(self._fd)
-        self._join_timer()
+        if self._finish():
+            os.close(self._fd)
 
     def _write_footer(self, exit_status: int | None) -> None:
         footer = build_footer(

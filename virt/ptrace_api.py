@@ -252,6 +252,32 @@ def personality(persona: int) -> int:
     return _personality(persona)
 
 
+class _Iovec(ctypes.Structure):
+    _fields_ = (("base", ctypes.c_void_p), ("len", ctypes.c_size_t))
+
+
+_pvm_writev = _libc.process_vm_writev
+_pvm_writev.restype = ctypes.c_ssize_t
+_pvm_writev.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                        ctypes.c_ulong)
+_local_iov = _Iovec()
+_remote_iov = _Iovec()
+_local_iov_ref = _byref(_local_iov)
+_remote_iov_ref = _byref(_remote_iov)
+
+
+def vm_write(pid: int, addr: int, data: bytes) -> bool:
+    """Write tracee memory as the tracee's own store would (process_vm_writev:
+    page protections apply, unlike /proc/<pid>/mem). False if it could not
+    (EFAULT on memory the program may not write, ESRCH...)."""
+    buf = ctypes.create_string_buffer(data, len(data))
+    _local_iov.base = ctypes.addressof(buf)
+    _local_iov.len = len(data)
+    _remote_iov.base = addr
+    _remote_iov.len = len(data)
+    return _pvm_writev(pid, _local_iov_ref, 1, _remote_iov_ref, 1, 0) == len(data)
+
+
 def tgkill(tgid: int, tid: int, sig: int) -> None:
     r = _libc.syscall(234, ctypes.c_long(tgid), ctypes.c_long(tid), ctypes.c_long(sig))
     if r == -1:

@@ -993,20 +993,43 @@ def _grab_iov(out: list[tuple[int, bytes]], mem: Memory, iov: int, count: int, p
             _grab(out, mem, base, min(length, BUF_PREVIEW))
 
 
+def _pointer_array(mem: Memory, addr: int, limit: int = 256) -> list[int]:
+    """The words of a NULL-terminated pointer array (its 0 included), at most
+    `limit`, up to the first unreadable word.
+
+    Read a page at a time (an execve's environment is dozens of pointers,
+    one read each before); the words are those one-by-one reads would give:
+    a page is readable or not as a whole, a word across two pages is read
+    alone, and a chunk that fails is read word by word.
+    """
+    ptrs: list[int] = []
+    while len(ptrs) < limit:
+        room = 4096 - addr % 4096
+        k = min(room // 8, limit - len(ptrs)) if room >= 8 else 1
+        try:
+            words = [w for (w,) in struct.iter_unpack("<Q", mem.read(addr, 8 * k))]
+        except MemoryReadError:
+            words = []
+            for i in range(k):
+                try:
+                    words.append(_u64(mem, addr + 8 * i))
+                except MemoryReadError:
+                    break
+        for w in words:
+            ptrs.append(w)
+            if not w:
+                return ptrs
+        if len(words) < k:
+            return ptrs
+        addr = (addr + 8 * k) & MASK64
+    return ptrs
+
+
 def _grab_strv(out: list[tuple[int, bytes]], mem: Memory, addr: int, strings: bool) -> None:
     addr &= MASK64
     if not addr:
         return
-    ptrs: list[int] = []
-    for i in range(256):
-        try:
-            p = _u64(mem, addr + 8 * i)
-        except MemoryReadError:
-            break
-        if not p:
-            ptrs.append(0)
-            break
-        ptrs.append(p)
+    ptrs = _pointer_array(mem, addr)
     if not ptrs:
         return
     out.append((addr, b"".join(p.to_bytes(8, "little") for p in ptrs)))

@@ -220,6 +220,11 @@ class Tracee:
         if n != len(data):
             raise OSError(errno.EFAULT, f"short write at {addr:#x} in {self.tid}")
 
+    def store(self, addr: int, data: bytes) -> bool:
+        """Write memory as the program's own store would: False where it may
+        not write (a read-only or unmapped page), where write() would force it."""
+        return P.vm_write(self.tid, addr & _U64, data)
+
     def read_u32(self, addr: int) -> int:
         return int.from_bytes(self.read(addr, 4), "little")
 

@@ -250,7 +250,7 @@ class Vee(Interceptor):
             for real, parent in list(self.zombies.items()):
                 if parent == t.vpid:
                     del self.zombies[real]
-                    self._retire_id(real)
+                    self._bury(real)
             parent_v = self.vppid.get(t.vpid, 0)
             if parent_v and self.pids.to_real(parent_v) in live:
                 self.zombies[t.tid] = parent_v
@@ -259,6 +259,7 @@ class Vee(Interceptor):
         self._retire(t)
         if t.tid == t.tgid:
             self._reparent_children(t)
+            self.vppid.pop(t.vpid, None)
 
     def moved(self, moved: dict[int, int], groups: set[int]) -> None:
         """Live replay restored a checkpoint: every task (single-threaded
@@ -285,7 +286,16 @@ class Vee(Interceptor):
         """A wait call returned `real`: its zombie is gone, so is its id."""
         if self.zombies.pop(real, None) is not None:
             # A reaped group or session leader still names its group.
-            self._retire_id(real)
+            self._bury(real)
+
+    def _bury(self, real: int) -> None:
+        """A zombie is gone: its id retires, and its parent link with it (vppid
+        holds live processes and zombies only, so an exit costs O(live), not
+        O(every process the VEE ever had))."""
+        v = self.pids.r2v.get(real)
+        self._retire_id(real)
+        if v is not None:
+            self.vppid.pop(v, None)
 
     def _reparent_children(self, t: Tracee) -> None:
         for vp, parent in list(self.vppid.items()):
