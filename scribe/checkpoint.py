@@ -50,12 +50,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from virt import ptrace_api as P
+from virt.inject import InjectError, back_to_entry, expect_stop, getregs, inject, wait_stop
 from virt.tracer import Tracer
 
 WALL = 0x40000000
 SYS_CLONE = 56
-_U64 = (1 << 64) - 1
-_RESTART = (512, 513, 514)  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
 # Policy entries that mean the tracee is in the middle of something the
 # copy would not carry on with (a signal sent and awaited, single-stepping).
 _IN_FLIGHT = ("expect_signal", "deliver", "stepping", "singlestep", "skip_result", "restore", "killed")
@@ -70,6 +69,10 @@ class CheckpointError(Exception):
     def __init__(self, message: str, *, fatal: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
+
+
+# What taking or restoring a checkpoint may raise (besides a fatal CheckpointError).
+FAILURES = (CheckpointError, InjectError, OSError)
 
 
 @dataclass
@@ -138,92 +141,6 @@ def copy_state(rep: Any, shared: list[Any]) -> Any:
         return copy.deepcopy(rep, memo)
 
 
-# -- making a task call a syscall ---------------------------------------------------
-
-
-def _wait(tid: int) -> int:
-    while True:
-        try:
-            _, status = os.waitpid(tid, WALL)
-            return status
-        except InterruptedError:  # pragma: no cover - PEP 475 retries
-            continue
-
-
-def _expect_stop(tid: int, status: int, what: str) -> tuple[int, int]:
-    if not os.WIFSTOPPED(status):
-        raise CheckpointError(f"task {tid} ended while {what} (status {status:#x})")
-    return (status >> 8) & 0xFF, status >> 16
-
-
-def inject(tid: int, regs: P.Regs, nr: int, args: tuple[int, ...] = (), *,
-           at_seccomp_stop: bool) -> tuple[int, int | None]:
-    """Make the stopped task `tid` run syscall nr(args) and stop at its exit.
-
-    `regs` are the task's registers to start from; rip must point just past
-    a `syscall` instruction.  At a seccomp stop the pending call is replaced;
-    from any other ptrace stop the task is sent back onto the instruction.
-    Returns (result, tid of a new task the call created or None); the task
-    is left at the call's exit stop, with its registers changed.
-    """
-    r = P.Regs.from_buffer_copy(bytes(regs))
-    a = tuple(args) + (0,) * (6 - len(args))
-    r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 = (x & _U64 for x in a)
-    r.orig_rax = nr
-    if not at_seccomp_stop:
-        r.rip = (r.rip - 2) & _U64
-        r.rax = nr
-    P.setregs(tid, r)
-    P.syscall(tid, 0)
-    child = None
-    entered = at_seccomp_stop
-    restarts = 0
-    while True:
-        sig, event = _expect_stop(tid, _wait(tid), f"it made syscall {nr}")
-        if event in (P.EVENT_CLONE, P.EVENT_FORK, P.EVENT_VFORK):
-            child = P.geteventmsg(tid)
-        elif event == P.EVENT_SECCOMP:
-            entered = True
-        elif sig == P.SYSCALL_TRAP and event == 0:
-            if entered:
-                res = _signed(_getregs(tid).rax)
-                if -res not in _RESTART or restarts >= 8:
-                    return res, child
-                # Cut short by a pending signal (clone gives ERESTARTNOINTR):
-                # the signal is dropped below and the kernel restarts the call.
-                restarts += 1
-                entered = False
-            else:
-                entered = True  # the syscall-entry stop; the exit stop is next
-        # else: a signal or group stop; dropped, as replay drops every real signal
-        P.syscall(tid, 0)
-
-
-def back_to_entry(tid: int, regs: P.Regs) -> None:
-    """Send a task stopped at an exit stop (or a fresh copy) back into the
-    syscall of `regs` (a seccomp-stop register set), up to its seccomp stop."""
-    r = P.Regs.from_buffer_copy(bytes(regs))
-    r.rip = (r.rip - 2) & _U64
-    r.rax = r.orig_rax
-    P.setregs(tid, r)
-    P.syscall(tid, 0)
-    entered = False
-    while True:
-        sig, event = _expect_stop(tid, _wait(tid), "it went back into its syscall")
-        if event == P.EVENT_SECCOMP:
-            break
-        if sig == P.SYSCALL_TRAP and event == 0:
-            if entered:
-                raise CheckpointError(f"task {tid} ran syscall {regs.orig_rax} without a seccomp stop")
-            entered = True
-        # else: a signal or group stop; dropped, as replay drops every real signal
-        P.syscall(tid, 0)
-    got = _getregs(tid)
-    if got.orig_rax != regs.orig_rax or got.rip != regs.rip:
-        raise CheckpointError(f"task {tid} came back to syscall {got.orig_rax} at {got.rip:#x}, "
-                              f"not {regs.orig_rax} at {regs.rip:#x}")
-
-
 def _new_copy(tid: int, regs: P.Regs, *, at_seccomp_stop: bool) -> int:
     """Clone task `tid` (no flags, no exit signal) and return the copy,
     stopped at its first stop."""
@@ -231,7 +148,7 @@ def _new_copy(tid: int, regs: P.Regs, *, at_seccomp_stop: bool) -> int:
     if res < 0 or child is None:
         raise CheckpointError(f"the copy could not be made: {os.strerror(-res) if res < 0 else 'no new task'}")
     try:
-        _expect_stop(child, _wait(child), "it started")  # auto-attached
+        expect_stop(child, wait_stop(child), "it started")  # auto-attached
     except BaseException:
         discard(child)
         raise
@@ -257,16 +174,6 @@ def discard(pid: int) -> None:
             P.cont(pid, 0)
         except P.PtraceFailure:
             pass
-
-
-def _getregs(tid: int) -> P.Regs:
-    r = P.new_regs()
-    P.getregs(tid, r)
-    return r
-
-
-def _signed(v: int) -> int:
-    return v - (1 << 64) if v & (1 << 63) else v
 
 
 # -- taking and restoring ------------------------------------------------------------
@@ -310,17 +217,17 @@ def take(rep: Any, tracer: Tracer, event_no: int, shared: list[Any]) -> Checkpoi
     groups: set[int] = set()
     try:
         for t in list(tracer.tracees.values()):
-            regs = _getregs(t.tid)
+            regs = getregs(t.tid)
             groups |= {os.getpgid(t.tid), os.getsid(t.tid)}
             try:
                 pid = _new_copy(t.tid, regs, at_seccomp_stop=True)
-            except (CheckpointError, OSError) as exc:
+            except FAILURES as exc:
                 _put_back(t.tid, regs, exc)
                 raise
             copies.append(Copy(t.tid, pid, bytes(regs)))
             try:
                 back_to_entry(t.tid, regs)
-            except (CheckpointError, OSError) as exc:
+            except FAILURES as exc:
                 raise CheckpointError(f"process {t.vpid} could not go back into its syscall: {exc}",
                                       fatal=True) from None
         state = copy_state(rep, shared)
@@ -335,7 +242,7 @@ def _put_back(tid: int, regs: P.Regs, exc: BaseException) -> None:
     """After a failed copy: the task back at its syscall entry, or fatal."""
     try:
         back_to_entry(tid, regs)
-    except (CheckpointError, OSError) as exc2:
+    except FAILURES as exc2:
         raise CheckpointError(f"{exc}; the process could not go back into its syscall: {exc2}",
                               fatal=True) from None
 
@@ -385,4 +292,4 @@ def _shared_mappings(pid: int) -> str:
     return ""
 
 
-__all__ = ["Checkpoint", "CheckpointError", "Copy", "discard", "discard_checkpoint", "restore", "take", "why_not"]
+__all__ = ["FAILURES", "Checkpoint", "CheckpointError", "Copy", "discard", "discard_checkpoint", "restore", "take", "why_not"]

@@ -412,7 +412,7 @@ class ReplaySession:
             return False
         try:
             cp = CP.take(rep, tracer, n, self._shared(rep))
-        except (CP.CheckpointError, OSError) as exc:
+        except CP.FAILURES as exc:
             if getattr(exc, "fatal", False):
                 self.done = True
                 self._stop_replay()
@@ -447,7 +447,7 @@ class ReplaySession:
             self._stop_replay()
             try:
                 rep, tracer = CP.restore(cp, self._shared(cp.state))
-            except (CP.CheckpointError, OSError) as exc:
+            except CP.FAILURES as exc:
                 self.cps.remove(cp)
                 CP.discard_checkpoint(cp)
                 self._no_checkpoint(cp.event_no, f"its checkpoint failed: {exc}")
