@@ -120,6 +120,10 @@ def _live_setup() -> None:
 class LiveReplayer(Replayer):
     """A Replayer that remembers which private copies stand for which files."""
 
+    # Recreated mappings stay anonymous: the backtrace names them from the
+    # ELF image in memory (a file of one segment's bytes has no ELF header).
+    map_files = False
+
     def __init__(self, reader: TraceReader) -> None:
         # echo=False: nothing is written; the streams are given so sys.stdout
         # (Textual's capture, which has no .buffer) is never touched.

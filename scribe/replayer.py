@@ -43,6 +43,7 @@ from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceRead
 from virt import decode
 from virt import ptrace_api as P
 from virt import syscalls as S
+from virt.inject import InjectError, back_to_entry, inject
 from virt.memory import MemoryReadError
 from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
 from virt.vee import Vee, nr
@@ -52,6 +53,13 @@ EXECVE = nr("execve")
 EXECVEAT = nr("execveat")
 MMAP = nr("mmap")
 MAP_ANONYMOUS = 0x20
+OPENAT, CLOSE = nr("openat"), nr("close")
+AT_FDCWD = (1 << 64) - 100
+O_RDONLY_CLOEXEC = 0o2000000
+# A file mapping this large is mapped from a file holding the recorded bytes
+# (opened in the tracee for the call); a smaller one is filled in, which costs
+# less than the two calls made in the tracee.
+MAP_FILE_MIN = 64 * 1024
 MAP_FIXED = 0x10
 MAP_PRIVATE = 0x02
 MAP_FIXED_NOREPLACE = 0x100000
@@ -140,6 +148,9 @@ def describe(ev: Any) -> str:
 
 
 class Replayer(Vee):
+    # File mappings from files of the recorded bytes (see _open_recorded_bytes).
+    map_files = True
+
     def __init__(self, reader: TraceReader, *, echo: bool = True, host_binaries: bool = False,
                  stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None) -> None:
         super().__init__()
@@ -161,6 +172,7 @@ class Replayer(Vee):
         self.notes: list[str] = []
         self.consumed = 0
         self._blobs: dict[bytes, bytes] = {}
+        self._blob_files: dict[bytes, str] = {}  # digest -> a private file of those bytes
         self._blob_bytes = 0
         self.dying: set[Tracee] = set()
         # The tracee allowed to run user code (the recorder's token holder).
@@ -517,11 +529,13 @@ class Replayer(Vee):
     def _translate_executed(self, t: Tracee, ev: Syscall) -> bool:
         """Prepare an executed call; False: emulate it after all."""
         if t.nr == MMAP and not (t.args[3] & MAP_ANONYMOUS) and ev.result >= 0:
-            # A file mapping: the same range, anonymous, filled from the trace.
+            # A file mapping: the same range, private, of the recorded bytes:
+            # a file of them, or anonymous memory they are written into.
+            fd = self._open_recorded_bytes(t, ev)
             t.set_arg(0, ev.result)
-            flags = (t.args[3] & ~(0x03 | MAP_FIXED_NOREPLACE)) | MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
-            t.set_arg(3, flags)
-            t.set_arg(4, (1 << 64) - 1)
+            flags = (t.args[3] & ~(0x03 | MAP_FIXED_NOREPLACE)) | MAP_PRIVATE | MAP_FIXED
+            t.set_arg(3, flags if fd is not None else flags | MAP_ANONYMOUS)
+            t.set_arg(4, fd if fd is not None else (1 << 64) - 1)
             t.set_arg(5, 0)
             return True
         if t.nr == MMAP and ev.result < 0:
@@ -545,9 +559,42 @@ class Replayer(Vee):
             t.set_arg(0, real)
         return True
 
+    def _open_recorded_bytes(self, t: Tracee, ev: Syscall) -> int | None:
+        """At a file mmap's entry: an fd, open in the tracee, on a file that
+        holds the bytes the recorded mapping showed (None: fill them in)."""
+        content = next((data for addr, data in ev.writes if addr == ev.result), None)
+        if not self.map_files or not isinstance(content, BlobRef) or content.size < MAP_FILE_MIN:
+            return None
+        path = self._blob_files.get(content.digest)
+        if path is None:
+            path = self._private_file(self.data(content))
+            self._blob_files[content.digest] = path
+        try:
+            name = t.scratch(path.encode() + b"\0")
+            fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, O_RDONLY_CLOEXEC), at_seccomp_stop=True)
+            back_to_entry(t.tid, t.regs)
+        except (InjectError, OSError) as exc:
+            raise ReplayError(f"thread {t.vtid} could not open the recorded bytes of a file mapping: {exc}") from None
+        if fd < 0:
+            return None
+        t.policy["mapped"] = (ev.result, fd)
+        return fd
+
+    def _close_in(self, t: Tracee, fd: int) -> None:
+        """At an exit stop: close fd in the tracee; its registers stay as they are."""
+        try:
+            inject(t.tid, t.regs, CLOSE, (fd,), at_seccomp_stop=False)
+            P.setregs(t.tid, t.regs)
+        except (InjectError, OSError) as exc:
+            raise ReplayError(f"thread {t.vtid} could not close the file of a mapping: {exc}") from None
+
     def syscall_exit(self, t: Tracee) -> None:
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
+        mapped = t.policy.pop("mapped", None)
+        if mapped is not None:
+            self._close_in(t, mapped[1])  # type: ignore[index]
+            t.policy["mapped_at"] = mapped[0]  # type: ignore[index]  # no bytes to fill in
         interrupted = t.policy.pop("sigsuspend", None)
         if interrupted is not None:
             # It ran as rt_sigsuspend: the program sees its own call, cut
@@ -655,7 +702,10 @@ class Replayer(Vee):
         return True
 
     def _apply_writes(self, t: Tracee, ev: Syscall) -> None:
+        skip = t.policy.pop("mapped_at", None) if t.policy else None
         for addr, data in ev.writes:
+            if addr == skip:
+                continue
             try:
                 t.write(addr, self.data(data))
             except OSError as exc:
