@@ -56,9 +56,10 @@ MAP_ANONYMOUS = 0x20
 OPENAT, CLOSE = nr("openat"), nr("close")
 AT_FDCWD = (1 << 64) - 100
 O_RDONLY_CLOEXEC = 0o2000000
-# A file mapping this large is mapped from a file holding the recorded bytes
-# (opened in the tracee for the call); a smaller one is filled in, which costs
-# less than the two calls made in the tracee.
+# A file mapping this large, of bytes mapped before in this replay (a shared
+# library in every exec), is mapped from a file holding the recorded bytes,
+# opened in the tracee for the call; the first time, or when smaller, the
+# bytes are written in: that costs less than the file and two more calls.
 MAP_FILE_MIN = 64 * 1024
 MAP_FIXED = 0x10
 MAP_PRIVATE = 0x02
@@ -172,7 +173,7 @@ class Replayer(Vee):
         self.notes: list[str] = []
         self.consumed = 0
         self._blobs: dict[bytes, bytes] = {}
-        self._blob_files: dict[bytes, str] = {}  # digest -> a private file of those bytes
+        self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
         self._blob_bytes = 0
         self.dying: set[Tracee] = set()
         # The tracee allowed to run user code (the recorder's token holder).
@@ -567,6 +568,9 @@ class Replayer(Vee):
             return None
         path = self._blob_files.get(content.digest)
         if path is None:
+            if content.digest not in self._blob_files:
+                self._blob_files[content.digest] = None  # seen once
+                return None
             path = self._private_file(self.data(content))
             self._blob_files[content.digest] = path
         try:
