@@ -282,7 +282,7 @@ def _exec_done(tracer: Tracer) -> bool:
 
 
 def _shared_mappings(pid: int) -> str:
-    """The first writable-or-not shared mapping of the process, '' if none."""
+    """The name of the first shared mapping of the process ('' if none)."""
     with open(f"/proc/{pid}/maps") as f:
         for line in f:
             parts = line.split(None, 5)
@@ -292,4 +292,5 @@ def _shared_mappings(pid: int) -> str:
     return ""
 
 
-__all__ = ["FAILURES", "Checkpoint", "CheckpointError", "Copy", "discard", "discard_checkpoint", "restore", "take", "why_not"]
+__all__ = ["FAILURES", "Checkpoint", "CheckpointError", "Copy", "discard", "discard_checkpoint",
+           "restore", "take", "why_not"]

@@ -17,14 +17,14 @@ a session on one dedicated thread, including `open_session`.
 Going back: fork checkpoints (scribe.checkpoint).  While the replay runs
 forward, the session takes a checkpoint in front of an event every
 CHECKPOINT_EVENTS events and CHECKPOINT_SECONDS of replay at the most, and at
-every stop the user sees, where one can be taken (single-threaded
-processes, each at a syscall entry; see scribe.checkpoint for the rules).  A move backwards (or a
-long jump forwards) restores the nearest checkpoint at or before the target
-and replays forward from there; the Stop says "restored the checkpoint at
-event N".  Where no checkpoint lies before the target, the replay is
-started afresh and run forward, and the Stop says "re-ran from the start"
-and why there was no checkpoint.  Replay is deterministic, so the process
-are in exactly the same state (addresses, registers) either way.
+every stop the user sees, where one can be taken (single-threaded processes,
+each at a syscall entry; see scribe.checkpoint for the rules).  A move
+backwards (or a long jump forwards) restores the nearest checkpoint at or
+before the target and replays forward from there; the Stop says "restored
+the checkpoint at event N".  Where no checkpoint lies before the target, the
+replay is started afresh and run forward, and the Stop says "re-ran from the
+start" and why there was no checkpoint.  Replay is deterministic, so the
+processes are in exactly the same state (addresses, registers) either way.
 
 Where a replay can stop: in front of any event that a tracee waits for
 (a syscall entry, a new task, an exec, an rdtsc, a signal).  Events carried
