@@ -38,6 +38,14 @@ def record(guest: Callable[..., Path], tmp: Path, name: str) -> tuple[str, str]:
     return out, exe
 
 
+def recorded(name: str) -> Any:
+    """A module fixture: the guest NAME recorded once, (trace path, binary path)."""
+    @pytest.fixture(scope="module")
+    def fixture(guest, tmp_path_factory) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+        return record(guest, tmp_path_factory.mktemp("live"), name)
+    return fixture
+
+
 def events(path: str) -> list[tuple[int, Any]]:
     with TraceReader(path) as r:
         return list(r.events())
@@ -49,19 +57,13 @@ def syscalls(path: str, name: str, tid: int | None = None) -> list[int]:
             if isinstance(ev, Syscall) and ev.nr == nr and (tid is None or ev.tid == tid)]
 
 
-@pytest.fixture(scope="module")
-def basic(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "live_basic")
+basic = recorded("live_basic")
 
 
-@pytest.fixture(scope="module")
-def threads(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "live_threads")
+threads = recorded("live_threads")
 
 
-@pytest.fixture(scope="module")
-def forked(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "live_fork")
+forked = recorded("live_fork")
 
 
 def open_live(path: str) -> Iterator[Any]:
@@ -261,9 +263,7 @@ def test_a_missing_trace_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
 
 
-@pytest.fixture(scope="module")
-def vforked(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "live_vfork")
+vforked = recorded("live_vfork")
 
 
 @pytest.mark.parametrize("session", ["vforked"], indirect=True)
@@ -306,9 +306,7 @@ def test_every_event_in_turn(session: Any, forked: tuple[str, str]) -> None:
 # -- checkpoints ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def looped(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "live_loop")
+looped = recorded("live_loop")
 
 
 def dense(session: Any, every: int) -> Any:
@@ -452,9 +450,7 @@ def test_no_checkpoint_of_threads_going_back_reruns_and_says_why(session: Any, t
     assert back.message.endswith("process 1 had 2 threads)")
 
 
-@pytest.fixture(scope="module")
-def exec_shared(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "live_exec_shared")
+exec_shared = recorded("live_exec_shared")
 
 
 @pytest.mark.parametrize("session", ["exec_shared"], indirect=True)
@@ -495,9 +491,7 @@ def test_checkpoints_off_going_back_reruns(session: Any, looped: tuple[str, str]
     assert back.event_no == n and look(session) == state
 
 
-@pytest.fixture(scope="module")
-def signals(guest, tmp_path_factory) -> tuple[str, str]:
-    return record(guest, tmp_path_factory.mktemp("live"), "poke_signals")
+signals = recorded("poke_signals")
 
 
 @pytest.mark.parametrize("session", ["signals"], indirect=True)
