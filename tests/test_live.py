@@ -58,11 +58,7 @@ def syscalls(path: str, name: str, tid: int | None = None) -> list[int]:
 
 
 basic = recorded("live_basic")
-
-
 threads = recorded("live_threads")
-
-
 forked = recorded("live_fork")
 
 
