@@ -65,17 +65,18 @@ class PidNamespace:
         old real id -> new).  A process group or session a moved task led
         keeps its real id (`groups`: the ids still in use), so it is bound
         as a group from now on."""
-        for old, new in moved.items():
-            v = self.r2v.pop(old, None)
-            if v is not None:
-                if self.v2r.get(v) == old:
-                    self.v2r[v] = new
-                self.r2v[new] = v
-                if old in groups:
-                    self.groups_v2r[v] = old
-                    self.groups_r2v[old] = v
+        # Two passes: a new id may be an old one of another task (pids wrap).
+        found = [(old, new, self.r2v.pop(old, None)) for old, new in moved.items()]
+        for old, new, v in found:
             self.pins.pop(old, None)
             self.departed.pop(new, None)
+            if v is None:
+                continue
+            self.v2r[v] = new
+            self.r2v[new] = v
+            if old in groups:
+                self.groups_v2r[v] = old
+                self.groups_r2v[old] = v
 
     def retire(self, real: int, still_group: bool = False) -> None:
         """A task is gone; keep its id alive as a group/session name if needed."""
