@@ -15,6 +15,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="trace file (default: a new file in $SCRIBE_TRACE_DIR, "
                         "else $XDG_DATA_HOME/scribe/traces, with a 'latest' link)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the trace path at the end")
+    p.add_argument("--no-bind-cpu", action="store_true",
+                   help="let scribe and the program run on any CPU (by default both are bound to "
+                        "one, which is faster; the program still sees its own CPU mask)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the program and its arguments")
     p.set_defaults(handler=handle, parser=p)
 
@@ -47,7 +50,9 @@ def handle(args: argparse.Namespace) -> int:
         print(f"scribe: {exc}", file=sys.stderr)
         return exitcodes.TRACE_WRITE
     rec = Recorder(writer)
-    tracer = Tracer(rec)
+    tracer = Tracer(rec, bind_cpu=not args.no_bind_cpu)
+    if tracer.binding is not None and tracer.binding.cpu is not None:
+        writer.thread_cpus = set(tracer.binding.original - {tracer.binding.cpu})
     tracer.on_tick = rec.tick
     tracer.tick_wanted = rec.tick_wanted
     status: int | None = None

@@ -18,6 +18,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--host-binaries", action="store_true",
                    help="run this machine's executables instead of the recorded copies "
                         "(to see where a rebuilt program departs from the recording)")
+    p.add_argument("--no-bind-cpu", action="store_true",
+                   help="let scribe and the program run on any CPU (by default both are bound to one)")
     p.set_defaults(handler=handle)
 
 
@@ -43,7 +45,7 @@ def handle(args: argparse.Namespace) -> int:
 
     reader = TraceReader(resolve_trace(args.trace))
     rep = Replayer(reader, echo=not args.silent, host_binaries=args.host_binaries)
-    tracer = Tracer(rep)
+    tracer = Tracer(rep, bind_cpu=not args.no_bind_cpu)
     tracer.on_idle = rep.pump
     try:
         path, argv, env, cwd = rep.prepare_first()

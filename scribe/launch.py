@@ -193,5 +193,6 @@ def run_traced(tracer: "object", argv: list[str], env: dict[str, str], *, cwd: s
         return status
     finally:
         tracer.kill_all()
+        tracer.unbind_cpu()
         fwd.restore()
         reclaim_terminal()

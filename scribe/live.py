@@ -346,7 +346,7 @@ class ReplaySession:
         if self.reader is None:  # one for every replay of the session: checkpoints share it
             self.reader = TraceReader(self.path)
         rep = LiveReplayer(self.reader)
-        tracer = Tracer(rep)
+        tracer = Tracer(rep, bind_cpu=True)
         tracer.on_idle = rep.pump
         tracer.pause_when = self._should_pause
         self._adopt(rep, tracer, None)
@@ -382,6 +382,7 @@ class ReplaySession:
         self.tracer = self.rep = None
         if tracer is not None:
             _kill_and_reap(tracer)
+            tracer.unbind_cpu()
             for t in list(tracer.tracees.values()):
                 t.close_mem()
         if rep is not None:

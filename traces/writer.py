@@ -159,6 +159,10 @@ class TraceWriter:
         # the tracee after creating the writer, and forking a process that
         # already runs a second thread is best avoided.
         self._timer: threading.Thread | None = None
+        # CPUs the writer thread runs on (None: those of the thread that
+        # starts it). A recorder bound to one CPU gives it the others, so
+        # compression runs beside the program instead of taking its turns.
+        self.thread_cpus: set[int] | None = None
 
     # -- the recording side --------------------------------------------------
 
@@ -286,6 +290,11 @@ class TraceWriter:
 
     def _writer_loop(self) -> None:
         """The writer thread: records in queue order; buffered events at least every 50 ms."""
+        if self.thread_cpus:
+            try:
+                os.sched_setaffinity(0, self.thread_cpus)
+            except OSError:
+                pass
         cv = self._cv
         while True:
             with cv:

@@ -33,6 +33,7 @@ import time
 from typing import Any, Callable, Iterable, NewType
 
 from virt import ptrace_api as P
+from virt.cpus import CpuBinding
 from virt.memory import MemoryReadError
 
 RealPid = NewType("RealPid", int)
@@ -301,10 +302,14 @@ class Interceptor:
 class Tracer:
     """Runs one program and all its descendants under one interceptor."""
 
-    def __init__(self, interceptor: Interceptor, *, use_seccomp: bool = True) -> None:
+    def __init__(self, interceptor: Interceptor, *, use_seccomp: bool = True,
+                 bind_cpu: bool = False) -> None:
         self.ic = interceptor
         interceptor.tracer = self
         self.use_seccomp = use_seccomp
+        # Record and replay run one tracee at a time: tracer and tracees on
+        # one CPU hand over without waking another CPU (virt/cpus.py).
+        self.binding: CpuBinding | None = CpuBinding() if bind_cpu else None
         self.tracees: dict[int, Tracee] = {}
         self.unknown_stops: dict[int, int] = {}   # new tids whose parent event has not come
         self.expected: dict[int, tuple[Tracee, int, int]] = {}  # child tid -> (parent, kind, flags)
@@ -341,6 +346,8 @@ class Tracer:
         after that is traced; exec failures come back through a CLOEXEC pipe.
         """
         prog = self.filter_program()
+        if self.binding is not None:
+            self.binding.bind()  # the child inherits the mask at fork
         go_r, go_w = os.pipe()
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         tty_fd = -1
@@ -709,6 +716,11 @@ class Tracer:
         if t is self.first or (self.first is not None and t.tid == self.first.tid):
             self.first_status = status
         self.ic.exited(t, status)
+
+    def unbind_cpu(self) -> None:
+        """The tracing thread may run anywhere again (the tracees are gone)."""
+        if self.binding is not None:
+            self.binding.unbind()
 
     def kill_all(self) -> None:
         for tid in list(self.tracees):

@@ -22,6 +22,7 @@ import sys
 from typing import Callable
 
 from virt import syscalls as S
+from virt.cpus import StatusPieces, mask_bytes
 from virt.ipcns import MSG, SEM, SHM, IpcNamespace
 from virt.memory import MemoryReadError
 from virt.pidns import PidNamespace
@@ -50,6 +51,7 @@ _PROC_RE = re.compile(rb"^/proc/(\d+)(/task/(\d+))?(?=/|$)")
 _ID_FILES = (b"/cgroup.procs", b"/cgroup.threads", b"/proc/sys/kernel/ns_last_pid")
 _PROC_FILE_RE = re.compile(rb"^/proc/(\d+|self|thread-self)(/task/\d+)?/(stat|status)$")
 _STATUS_KEYS = (b"Pid:", b"PPid:", b"Tgid:", b"TracerPid:", b"NSpid:", b"NStgid:", b"NSpgid:", b"NSsid:")
+_PID_LINE_RE = re.compile(rb"\nPid:\t(\d+)\n")
 
 
 def translate_proc_text(raw: bytes, to_virtual: Callable[[int], int]) -> bytes:
@@ -122,11 +124,16 @@ class Vee(Interceptor):
         self.vppid: dict[int, int] = {}          # vpid -> virtual parent pid
         self.signalfds: set[tuple[int, int]] = set()  # (real tgid, fd)
         self.procfds: set[tuple[int, int]] = set()    # open /proc/<pid>/stat|status
+        self.procstatus: dict[tuple[int, int], StatusPieces] = {}  # their Cpus lines, while bound
         self.procdirs: set[tuple[int, int]] = set()   # open /proc directories
         self.netlinkfds: set[tuple[int, int]] = set()  # AF_NETLINK sockets
         self.idfiles: dict[tuple[int, int], str] = {}  # cgroup.procs/threads fds
         self.nslp_files: dict[str, int] = {}  # private ns_last_pid files -> mtime seen
         self.robust_heads: dict[int, int] = {}  # real tid -> its robust_list_head
+        # While the tracer binds the VEE to one CPU: the CPU masks the program
+        # chose (virtual tid -> CPUs); a thread without one sees the mask
+        # scribe was started with.
+        self.affinity: dict[int, frozenset[int]] = {}
         # Whether the policy stops on every write (record, replay): then
         # writes of pids into files can be translated.
         self.traps_writes = False
@@ -185,6 +192,9 @@ class Vee(Interceptor):
         else:
             child.vpid = vtid
             self.vppid[vtid] = self.vppid.get(parent.vpid, 0) if flags & CLONE_PARENT else parent.vpid
+        mask = self.affinity.get(parent.vtid)
+        if mask is not None:
+            self.affinity[vtid] = mask  # a new task has its creator's mask
         self._settid(parent, child, flags, parent_side=True)
 
     def _clone_tid_ptrs(self, parent: Tracee, flags: int) -> tuple[int, int]:
@@ -225,6 +235,11 @@ class Vee(Interceptor):
             # exec from a non-leader thread: that thread now carries the
             # process's id; its own virtual tid retires.
             self.pids.retire(former_tid)
+            mask = self.affinity.pop(t.vtid, None)
+            if mask is not None:
+                self.affinity[t.vpid] = mask
+            else:
+                self.affinity.pop(t.vpid, None)
             t.vtid = t.vpid
 
     def exiting(self, t: Tracee, status: int) -> bool:
@@ -277,6 +292,7 @@ class Vee(Interceptor):
             return {(moved.get(k, k), fd) for k, fd in keys}
         self.signalfds = fd_keys(self.signalfds)
         self.procfds = fd_keys(self.procfds)
+        self.procstatus = {(moved.get(k, k), fd): v for (k, fd), v in self.procstatus.items()}
         self.procdirs = fd_keys(self.procdirs)
         self.netlinkfds = fd_keys(self.netlinkfds)
         self.idfiles = {(moved.get(k, k), fd): v for (k, fd), v in self.idfiles.items()}
@@ -306,6 +322,9 @@ class Vee(Interceptor):
         self._retire_id(t.tid)
 
     def _retire_id(self, tid: int) -> None:
+        v = self.pids.r2v.get(tid)
+        if v is not None:
+            self.affinity.pop(v, None)
         live = self.tracer.tracees
         in_use = False
         for other in live.values():
@@ -486,7 +505,9 @@ class Vee(Interceptor):
         add("pidfd_send_signal", self._pidfd_send_signal)
         add("wait4", self._wait4)
         add("waitid", self._waitid)
-        for name in ("sched_setaffinity", "sched_getaffinity", "sched_setscheduler",
+        add("sched_getaffinity", self._getaffinity)
+        add("sched_setaffinity", self._setaffinity)
+        for name in ("sched_setscheduler",
                      "sched_getscheduler", "sched_setparam", "sched_getparam",
                      "sched_rr_get_interval", "sched_setattr", "sched_getattr",
                      "prlimit64", "get_robust_list", "process_vm_readv", "process_vm_writev",
@@ -711,6 +732,61 @@ class Vee(Interceptor):
                 real = struct.unpack_from("<i", info, 16)[0]
                 if real > 0 and not (tt.args[3] & 0x01000000):  # not WNOWAIT
                     self.reaped(real)
+        return self.on_exit(t, done)
+
+    # -- CPU masks while bound to one CPU (virt/cpus.py) -------------------
+    def _bound(self) -> bool:
+        b = self.tracer.binding
+        return b is not None and b.bound
+
+    def _cpus_of(self, vtid: int) -> frozenset[int]:
+        b = self.tracer.binding
+        assert b is not None
+        return self.affinity.get(vtid, b.original)
+
+    def _cpus_of_real(self, real: int) -> frozenset[int] | None:
+        v = self.pids.r2v.get(real)
+        return self._cpus_of(v) if v is not None else None
+
+    def _getaffinity(self, t: Tracee) -> int:
+        """The kernel checks the call and writes the real (bound) mask; the
+        program gets the one it would have without scribe."""
+        action = self._pid_args(t, (0,))
+        if action == SKIP or not self._bound():
+            return action
+        v = _i32(t.args[0])
+        cpus = self._cpus_of(v or t.vtid)
+        buf = t.args[2]
+
+        def done(tt: Tracee) -> None:
+            if tt.result > 0:
+                try:
+                    tt.write(buf, mask_bytes(cpus, tt.result))
+                except OSError:
+                    pass
+        return self.on_exit(t, done)
+
+    def _setaffinity(self, t: Tracee) -> int:
+        """The kernel checks the mask (EFAULT, EINVAL, EPERM) and applies it;
+        at the exit the mask it set is kept as the program's, and the task
+        goes back onto the bound CPU."""
+        action = self._pid_args(t, (0,))
+        if action == SKIP or not self._bound():
+            return action
+        v = _i32(t.args[0])
+        vt = v or t.vtid
+        real = self.real_of(vt)
+        binding = self.tracer.binding
+        assert binding is not None
+
+        def done(tt: Tracee) -> None:
+            if tt.result != 0 or real is None:
+                return
+            try:
+                self.affinity[vt] = frozenset(os.sched_getaffinity(real))
+            except OSError:
+                return
+            binding.rebind(real)
         return self.on_exit(t, done)
 
     def _perf_event_open(self, t: Tracee) -> int:
@@ -948,6 +1024,7 @@ class Vee(Interceptor):
     def _close(self, t: Tracee) -> int:
         self.signalfds.discard((t.tgid, _i32(t.args[0])))
         self.procfds.discard((t.tgid, _i32(t.args[0])))
+        self.procstatus.pop((t.tgid, _i32(t.args[0])), None)
         self.procdirs.discard((t.tgid, _i32(t.args[0])))
         self.netlinkfds.discard((t.tgid, _i32(t.args[0])))
         self.idfiles.pop((t.tgid, _i32(t.args[0])), None)
@@ -1230,17 +1307,35 @@ class Vee(Interceptor):
         Done for one read of the whole file (what ps, top and libraries do);
         the text may get shorter, and the result says so.
         """
+        key = (t.tgid, _i32(t.args[0]))
         buf, size = t.args[1], t.args[2]
+        bound = self._bound()
+        sequential = t.nr == nr("read")  # pread64 says where: no piece follows another
 
         def done(tt: Tracee) -> None:
             n = tt.result
-            if n <= 0:
+            pieces = self.procstatus.get(key) if bound and sequential else None
+            if n < 0 or (n == 0 and (pieces is None or not pieces.waiting)):
                 return
             try:
                 raw = tt.read(buf, n)
             except MemoryReadError:
                 return
-            new = translate_proc_text(raw, self.pids.to_virtual)[:size]
+            new = translate_proc_text(raw, self.pids.to_virtual)
+            if bound:
+                # The Cpus_allowed lines show the CPUs the task would have:
+                # the first piece says whose status it is, later reads go on.
+                m = _PID_LINE_RE.search(raw) if raw.startswith(b"Name:") else None
+                cpus = self._cpus_of_real(int(m.group(1))) if m else None
+                if cpus is not None:
+                    pieces = StatusPieces(cpus)
+                    if sequential:
+                        self.procstatus[key] = pieces
+                if pieces is not None:
+                    shown = pieces.feed(new, size)
+                    if sequential or not pieces.waiting:
+                        new = shown
+            new = new[:size]
             if new != raw:
                 tt.write(buf, new)
                 tt.set_result(len(new))

@@ -1,0 +1,108 @@
+"""Record and replay bind scribe and the program to one CPU (virt/cpus.py);
+the program still sees its own CPU mask (tests/guests/affinity.c)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import ROOT, scribe_cmd
+from virt.cpus import CPU_KEYS, StatusPieces, mask_bytes, status_line
+
+T = 60
+
+
+@pytest.fixture(scope="module")
+def affinity(guest):
+    return str(guest("affinity"))
+
+
+def test_the_program_sees_the_mask_it_would_see_without_scribe(affinity, scribe, tmp_path):
+    native = subprocess.run([affinity], capture_output=True, text=True, timeout=T)
+    assert native.returncode == 0
+    trace = tmp_path / "a.scribe"
+    rec = scribe("record", "-q", "-o", str(trace), "--", affinity, timeout=T)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == native.stdout
+    rep = scribe("replay", str(trace), timeout=T)
+    assert rep.returncode == 0, rep.stderr
+    assert rep.stdout == native.stdout
+    cpus = sorted(os.sched_getaffinity(0))
+    assert f"start count={len(cpus)} cpus={''.join(f'{c},' for c in cpus)}" in native.stdout
+    assert f"after_set count=1 cpus={cpus[-1]}," in native.stdout
+    assert "child count=1" in native.stdout  # a child has its parent's mask
+
+
+def _real_child_mask(cmd: list[str]) -> str:
+    """Cpus_allowed_list of the real process scribe traces, and of scribe."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline() == "ready\n"
+        deadline = time.monotonic() + 10
+        kids: list[str] = []
+        while not kids and time.monotonic() < deadline:
+            with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                kids = f.read().split()
+        with open(f"/proc/{kids[0]}/status") as f:
+            child = [ln for ln in f if ln.startswith("Cpus_allowed_list")][0]
+        return child.split()[1]
+    finally:
+        p.kill()
+        p.communicate()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to bind")
+def test_record_binds_the_program_to_one_cpu(affinity, tmp_path):
+    out = str(tmp_path / "w.scribe")
+    bound = _real_child_mask(scribe_cmd("record", "-q", "-o", out, "--", affinity, "wait"))
+    assert bound.isdigit() and int(bound) in os.sched_getaffinity(0)
+    free = _real_child_mask(scribe_cmd("record", "--no-bind-cpu", "-q", "-o", out, "--", affinity, "wait"))
+    with open("/proc/self/status") as f:
+        mine = [ln for ln in f if ln.startswith("Cpus_allowed_list")][0].split()[1]
+    assert free == mine
+
+
+def test_mask_bytes_and_status_line():
+    assert mask_bytes(frozenset({0, 1, 9}), 8) == bytes([3, 2, 0, 0, 0, 0, 0, 0])
+    assert mask_bytes(frozenset({70}), 8) == bytes(8)  # beyond the buffer: not shown
+    key, key_list = CPU_KEYS
+    assert status_line(key, frozenset({0, 1}), nbits=2) == b"Cpus_allowed:\t3"
+    assert status_line(key, frozenset({0, 32}), nbits=40) == b"Cpus_allowed:\t01,00000001"
+    assert status_line(key, frozenset({3}), nbits=64) == b"Cpus_allowed:\t00000000,00000008"
+    assert status_line(key_list, frozenset({0, 1, 2, 5, 7, 8})) == b"Cpus_allowed_list:\t0-2,5,7-8"
+
+
+def _read_in_pieces(text: bytes, size: int, cpus: frozenset[int]) -> bytes:
+    pieces, pos, got = StatusPieces(cpus), 0, b""
+    while True:
+        raw = text[pos:pos + size]
+        pos += len(raw)
+        out = pieces.feed(raw, size)
+        assert len(out) <= size
+        if not out:
+            assert not raw  # end of file only at the end of the file
+            return got
+        got += out
+
+
+def test_status_read_in_pieces_of_any_size():
+    with open("/proc/self/status", "rb") as f:
+        text = f.read()
+    for cpus in (frozenset({0}), frozenset({0, 2, 3})):
+        want = b"\n".join(
+            next((status_line(k, cpus) for k in CPU_KEYS if ln.startswith(k)), ln) for ln in text.split(b"\n"))
+        assert want != text
+        for size in range(1, 300):
+            got = _read_in_pieces(text, size, cpus)
+
+            def others(b: bytes) -> list[bytes]:
+                return [ln for ln in b.split(b"\n") if not ln.startswith(b"Cpus_allowed")]
+            assert others(got) == others(text), size  # nothing lost, nothing doubled
+            if size >= 64:  # a buffer longer than a Cpus line: always translated
+                assert got == want, size
+        assert _read_in_pieces(text, 4096, cpus) == want
