@@ -24,6 +24,7 @@ and the writer refuses further work (the next call, or close(), raises it).
 from __future__ import annotations
 
 import collections
+import itertools
 import os
 import signal
 import socket
@@ -44,6 +45,26 @@ from traces.proctable import ProcessTable
 MAX_QUEUED = 64 << 20
 #: a blob this large, or this much queued, wakes the writer thread at once.
 WAKE_BYTES = 1 << 20
+
+
+_lock_ids = itertools.count()
+
+
+def _clock_free_lock() -> Any:
+    """A mutex whose acquire never reads the clock.
+
+    CPython 3.11's threading.Lock reads the monotonic clock on every acquire,
+    even an uncontended one (it computes a deadline first); a recorder whose
+    tracer thread runs with rdtsc trapped (see virt/notsc.py) would pay an
+    emulated fault for it at every append. A POSIX semaphore (the lock of
+    multiprocessing) tries without the clock and waits without the GIL.
+    """
+    try:
+        from _multiprocessing import SemLock
+
+        return SemLock(1, 1, 1, f"/scribe-writer-{os.getpid()}-{next(_lock_ids)}", True)
+    except (ImportError, OSError):  # no /dev/shm: the usual lock, slower there
+        return threading.Lock()
 
 
 def _cpu_info() -> tuple[str, list[str]]:
@@ -104,7 +125,7 @@ class TraceWriter:
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *,
                  chunk_events: int = F.CHUNK_EVENTS, level: int = F.ZSTD_LEVEL) -> None:
         self.path = os.fspath(path)
-        self._lock = threading.Lock()
+        self._lock = _clock_free_lock()
         self._cv = threading.Condition(self._lock)  # the writer thread's queue changed
         self._chunk_events = chunk_events
         self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)  # writer thread only
