@@ -63,6 +63,7 @@ from scribe.live_api import Breakpoint, Frame, LiveUnavailable, MapEntry, Stop
 from virt import syscalls as S
 from virt.filter import EventFilter
 from virt.memory import MemoryReadError, RecordedMemory
+from virt.notsc import monotonic_ns
 from virt.tracer import Tracee, Tracer
 
 WALL = 0x40000000
@@ -175,7 +176,7 @@ class ReplaySession:
         self.cp_events = CHECKPOINT_EVENTS
         self.cp_seconds = CHECKPOINT_SECONDS
         self.cp_why: list[tuple[int, str]] = []  # (event, why no checkpoint there), latest last
-        self._cp_time = 0.0
+        self._cp_time = 0
         self._files: set[str] = set()  # private copies of every replay run (checkpoints map them)
         self._made: set[int] = set()  # real pids of every copy made: reaped at close()
 
@@ -375,7 +376,7 @@ class ReplaySession:
         self.last = None
         rep.on_checkpoint = self._checkpoint_chance
         rep.checkpoint_from = at + self.cp_events if at is not None else 1
-        self._cp_time = time.monotonic()
+        self._cp_time = monotonic_ns()
 
     def _stop_replay(self) -> None:
         tracer, rep = self.tracer, self.rep
@@ -393,12 +394,12 @@ class ReplaySession:
     def _checkpoint_chance(self, n: int) -> None:
         """Replayer.on_checkpoint: the run is in front of event n; checkpoint
         if enough events and time have passed since the last one."""
-        if time.monotonic() - self._cp_time < self.cp_seconds:
+        if monotonic_ns() - self._cp_time < self.cp_seconds * 1e9:  # the tracer thread: no vDSO
             return  # asked again at the next event
         assert self.rep is not None
         if self._checkpoint_here(n):
             self.rep.checkpoint_from = n + self.cp_events
-            self._cp_time = time.monotonic()
+            self._cp_time = monotonic_ns()
         else:
             self.rep.checkpoint_from = n + CHECKPOINT_RETRY
 

@@ -36,6 +36,7 @@ from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWrit
 from virt import ptrace_api as P
 from virt import syscalls as S
 from virt.memory import MemoryReadError
+from virt.notsc import clock_ns, monotonic_ns
 from virt.tracer import HOLD, RUN_EXIT, SKIP, Tracee
 from virt.vee import Vee, nr
 
@@ -53,7 +54,7 @@ CLONE, CLONE3 = nr("clone"), nr("clone3")
 PARTIAL_ON_ERROR = frozenset({nr("read"), nr("recvmsg")})  # may have written before failing
 ERESTART = frozenset({-512, -513, -514, -516})
 RESTART_SYSCALL = S.BY_NAME["restart_syscall"].nr
-TIME_SLICE = 0.05  # seconds of user code before a waiting tracee gets its turn
+TIME_SLICE_NS = 50_000_000  # user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 CLONE_VFORK = 0x4000
@@ -102,13 +103,13 @@ class Recorder(Vee):
     def __init__(self, writer: TraceWriter) -> None:
         super().__init__()
         self.w = writer
-        self.t0 = time.monotonic_ns()
+        self.t0 = monotonic_ns()
         self.runner: Tracee | None = None
-        self.granted = 0.0  # time.monotonic() when the runner got the token
+        self.granted = 0  # monotonic_ns() when the runner got the token
         # (tracee, its release event, how to let it go: None = plain resume)
         self.waiters: collections.deque[tuple[Tracee, Any, Any]] = collections.deque()
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
-        self.tsc_base = time.perf_counter_ns()
+        self.tsc_base = monotonic_ns()
         self.started = False  # before the first exec, the tracee is scribe's own launcher
         # Every write stops here anyway: pids written into files get translated.
         self.traps_writes = True
@@ -132,7 +133,7 @@ class Recorder(Vee):
         return Vee.errno_set(self) | NO_KERNEL_COPIES
 
     def now(self) -> int:
-        return time.monotonic_ns() - self.t0
+        return monotonic_ns() - self.t0
 
     def append(self, ev: Any) -> None:
         self.w.append(ev)
@@ -153,7 +154,7 @@ class Recorder(Vee):
                 return False
             self.runner = t
             t.policy["boundary"] = True
-            self.granted = time.monotonic()
+            self.granted = monotonic_ns()
             if ev is not None:
                 self._append(ev)
             return True
@@ -170,7 +171,7 @@ class Recorder(Vee):
         t = self.runner
         if t is None or not self.waiters or t.policy.get("preempt"):
             return
-        if time.monotonic() - self.granted < TIME_SLICE:
+        if monotonic_ns() - self.granted < TIME_SLICE_NS:
             return
         t.policy["preempt"] = True
         try:
@@ -203,7 +204,7 @@ class Recorder(Vee):
                 continue
             self.runner = t
             t.policy["boundary"] = True
-            self.granted = time.monotonic()
+            self.granted = monotonic_ns()
             if ev is not None:
                 if isinstance(ev, Input):
                     ev.time_ns = self.now()
@@ -218,7 +219,7 @@ class Recorder(Vee):
     def first_process(self, t: Tracee) -> None:
         super().first_process(t)
         self.runner = t
-        self.granted = 0.0  # no grant: its slice counts as spent
+        self.granted = 0  # no grant: its slice counts as spent
         self.append(Spawn(t.vtid, 0, t.vpid, Spawn.FORK, self.now()))
 
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
@@ -312,7 +313,7 @@ class Recorder(Vee):
         if t.nr in TIME_NRS and self.shared_clocks:
             writes = self._clock(t)
             if writes is not None:
-                ev = Syscall(t.vtid, t.nr, t.args, t.result, writes, tuple(inputs), 0, time.monotonic_ns() - self.t0)
+                ev = Syscall(t.vtid, t.nr, t.args, t.result, writes, tuple(inputs), 0, monotonic_ns() - self.t0)
                 if self.want_run(t, ev, self._finish_skip):
                     return SKIP
                 return HOLD
@@ -321,7 +322,7 @@ class Recorder(Vee):
         action = super().syscall_entry(t)
         if action == SKIP:
             # Emulated by the VEE at entry (getpid & co): done already.
-            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, time.monotonic_ns() - self.t0)
+            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, monotonic_ns() - self.t0)
             if self.want_run(t, ev, self._finish_skip):
                 return SKIP
             return HOLD
@@ -353,7 +354,7 @@ class Recorder(Vee):
             clock = a[0] & 0xFFFFFFFF
             if clock not in SHARED_CLOCKS or not a[1]:
                 return None
-            ns = time.clock_gettime_ns(clock)
+            ns = clock_ns(clock)
             data = _TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000)
             addr, result = a[1], 0
         elif t.nr == GETTIMEOFDAY:
@@ -362,11 +363,11 @@ class Recorder(Vee):
             if not a[0]:
                 t.skip(0)
                 return ()
-            ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
+            ns = clock_ns(time.CLOCK_REALTIME)
             data = _TIMESPEC.pack(ns // 1_000_000_000, ns % 1_000_000_000 // 1000)
             addr, result = a[0], 0
         else:  # time(tloc)
-            result = time.clock_gettime_ns(time.CLOCK_REALTIME) // 1_000_000_000
+            result = clock_ns(time.CLOCK_REALTIME) // 1_000_000_000
             if not a[0]:
                 t.skip(result)
                 return ()
@@ -433,7 +434,7 @@ class Recorder(Vee):
         flags = Syscall.EXECUTED if nr_ in EXECUTED_NRS else 0
         inputs = t.policy.pop("rec_inputs", ())
         self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags,
-                                 time.monotonic_ns() - self.t0))
+                                 monotonic_ns() - self.t0))
 
     def _mapped_file(self, t: Tracee) -> BlobRef | bytes | None:
         """The bytes a file mapping shows (host independence: replay maps them)."""
@@ -482,7 +483,7 @@ class Recorder(Vee):
             return isig
         length = D.decode_tsc(t, siginfo)
         if length:
-            value = (time.perf_counter_ns() - self.tsc_base) * 3 + 1_000_000_000
+            value = (monotonic_ns() - self.tsc_base) * 3 + 1_000_000_000
             D.apply_tsc(t, length, value)
             if not self.started:
                 return 0

@@ -29,12 +29,13 @@ import errno
 import os
 import signal
 import struct
-import time
+from contextlib import nullcontext
 from typing import Any, Callable, Iterable, NewType
 
 from virt import ptrace_api as P
 from virt.cpus import CpuBinding
 from virt.memory import MemoryReadError
+from virt.notsc import TscOff, monotonic_ns, sigtimedwait
 
 RealPid = NewType("RealPid", int)
 
@@ -308,7 +309,9 @@ class Tracer:
         interceptor.tracer = self
         self.use_seccomp = use_seccomp
         # Record and replay run one tracee at a time: tracer and tracees on
-        # one CPU hand over without waking another CPU (virt/cpus.py).
+        # one CPU hand over without waking another CPU (virt/cpus.py), and
+        # with rdtsc trapped in the tracer thread as in the tracees (their
+        # setup traps it), without a CR4 write either (virt/notsc.py).
         self.binding: CpuBinding | None = CpuBinding() if bind_cpu else None
         self.tracees: dict[int, Tracee] = {}
         self.unknown_stops: dict[int, int] = {}   # new tids whose parent event has not come
@@ -452,15 +455,17 @@ class Tracer:
     # -- the loop -----------------------------------------------------------
     def run(self) -> int:
         """Trace until every tracee is gone; return the first process's status."""
-        if self.on_tick is None:
-            return self._loop()
-        # sigtimedwait needs SIGCHLD pending, not discarded: block it here
-        # (tracees start with an empty mask: Tracer.start resets it).
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
-        try:
-            return self._loop()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        tsc = TscOff() if self.binding is not None and self.binding.bound else nullcontext()
+        with tsc:
+            if self.on_tick is None:
+                return self._loop()
+            # sigtimedwait needs SIGCHLD pending, not discarded: block it here
+            # (tracees start with an empty mask: Tracer.start resets it).
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+            try:
+                return self._loop()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def _loop(self) -> int:
         waitpid = os.waitpid
@@ -502,14 +507,15 @@ class Tracer:
 
     def _timed_wait(self) -> tuple[int, int] | None:
         """waitpid that gives up after tick_interval (SIGCHLD is blocked in run)."""
-        deadline = time.monotonic() + self.tick_interval
+        deadline = monotonic_ns() + int(self.tick_interval * 1e9)
         while True:
             pid, status = os.waitpid(-1, WALL | os.WNOHANG)
             if pid:
                 return pid, status
-            left = deadline - time.monotonic()
-            if left <= 0 or signal.sigtimedwait([signal.SIGCHLD], left) is None:
-                return None
+            left = deadline - monotonic_ns()
+            if left <= 0 or not sigtimedwait(signal.SIGCHLD, left / 1e9):
+                if monotonic_ns() >= deadline:
+                    return None
 
     def _dispatch(self, t: Tracee, status: int) -> None:
         if status & 0xFF == 0x7F:  # WIFSTOPPED
