@@ -36,7 +36,7 @@ from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWrit
 from virt import ptrace_api as P
 from virt import syscalls as S
 from virt.memory import MemoryReadError
-from virt.notsc import clock_ns, monotonic_ns
+from virt.notsc import clock_ns, coarse_ns, monotonic_ns
 from virt.tracer import HOLD, RUN_EXIT, SKIP, Tracee
 from virt.vee import Vee, nr
 
@@ -105,7 +105,7 @@ class Recorder(Vee):
         self.w = writer
         self.t0 = monotonic_ns()
         self.runner: Tracee | None = None
-        self.granted = 0  # monotonic_ns() when the runner got the token
+        self.granted = 0  # coarse_ns() when the runner got the token
         # (tracee, its release event, how to let it go: None = plain resume)
         self.waiters: collections.deque[tuple[Tracee, Any, Any]] = collections.deque()
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
@@ -154,7 +154,7 @@ class Recorder(Vee):
                 return False
             self.runner = t
             t.policy["boundary"] = True
-            self.granted = monotonic_ns()
+            self.granted = coarse_ns()
             if ev is not None:
                 self._append(ev)
             return True
@@ -171,7 +171,7 @@ class Recorder(Vee):
         t = self.runner
         if t is None or not self.waiters or t.policy.get("preempt"):
             return
-        if monotonic_ns() - self.granted < TIME_SLICE_NS:
+        if coarse_ns() - self.granted < TIME_SLICE_NS:
             return
         t.policy["preempt"] = True
         try:
@@ -204,7 +204,7 @@ class Recorder(Vee):
                 continue
             self.runner = t
             t.policy["boundary"] = True
-            self.granted = monotonic_ns()
+            self.granted = coarse_ns()
             if ev is not None:
                 if isinstance(ev, Input):
                     ev.time_ns = self.now()

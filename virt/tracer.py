@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, NewType
 from virt import ptrace_api as P
 from virt.cpus import CpuBinding
 from virt.memory import MemoryReadError
-from virt.notsc import TscOff, monotonic_ns, sigtimedwait
+from virt.notsc import TscOff, coarse_ns, sigtimedwait
 
 RealPid = NewType("RealPid", int)
 
@@ -75,7 +75,7 @@ class Tracee:
         "tid", "tgid", "vtid", "vpid", "regs", "regs_dirty", "in_syscall",
         "nr", "args", "want_exit", "stopped", "held", "memfd", "parent",
         "pending_sig", "exiting", "exit_status", "state", "policy",
-        "initial", "resume_sig", "after_exec", "args_changed", "regs_ref",
+        "initial", "resume_sig", "after_exec", "args_changed", "regs_ref", "cstrings",
     )
 
     def __init__(self, tid: int, tgid: int) -> None:
@@ -103,6 +103,10 @@ class Tracee:
         self.resume_sig = 0
         self.after_exec = False
         self.args_changed = False
+        # Strings read at this stop (addr -> (limit, bytes)): a path is read
+        # by the recorder and again by the VEE; dropped at the next stop and
+        # by our own writes.
+        self.cstrings: dict[int, tuple[int, bytes]] | None = None
 
     def __repr__(self) -> str:
         return f"<Tracee tid={self.tid} vtid={self.vtid}>"
@@ -113,11 +117,12 @@ class Tracee:
         new = Tracee.__new__(Tracee)
         memo[id(self)] = new
         for name in Tracee.__slots__:
-            if name not in ("regs", "regs_ref", "memfd"):
+            if name not in ("regs", "regs_ref", "memfd", "cstrings"):
                 setattr(new, name, copy.deepcopy(getattr(self, name), memo))
         new.regs = type(self.regs).from_buffer_copy(bytes(self.regs))
         new.regs_ref = P.regs_ref(new.regs)
         new.memfd = -1
+        new.cstrings = None
         return new
 
     # -- registers --------------------------------------------------------
@@ -199,6 +204,18 @@ class Tracee:
         return data
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
+        cache = self.cstrings
+        if cache is not None:
+            got = cache.get(addr)
+            if got is not None and got[0] >= limit:
+                return got[1][:limit]
+        else:
+            cache = self.cstrings = {}
+        out = self._read_cstring(addr, limit)
+        cache[addr] = (limit, out)
+        return out
+
+    def _read_cstring(self, addr: int, limit: int) -> bytes:
         out = b""
         while len(out) < limit:
             # Read up to the end of the page so an unmapped next page is no error.
@@ -218,6 +235,7 @@ class Tracee:
     def write(self, addr: int, data: bytes) -> None:
         if not data:
             return
+        self.cstrings = None
         n = os.pwrite(self._mem(), data, addr)
         if n != len(data):
             raise OSError(errno.EFAULT, f"short write at {addr:#x} in {self.tid}")
@@ -225,6 +243,7 @@ class Tracee:
     def store(self, addr: int, data: bytes) -> bool:
         """Write memory as the program's own store would: False where it may
         not write (a read-only or unmapped page), where write() would force it."""
+        self.cstrings = None
         return P.vm_write(self.tid, addr & _U64, data)
 
     def read_u32(self, addr: int) -> int:
@@ -507,17 +526,18 @@ class Tracer:
 
     def _timed_wait(self) -> tuple[int, int] | None:
         """waitpid that gives up after tick_interval (SIGCHLD is blocked in run)."""
-        deadline = monotonic_ns() + int(self.tick_interval * 1e9)
+        deadline = coarse_ns() + int(self.tick_interval * 1e9)
         while True:
             pid, status = os.waitpid(-1, WALL | os.WNOHANG)
             if pid:
                 return pid, status
-            left = deadline - monotonic_ns()
+            left = deadline - coarse_ns()
             if left <= 0 or not sigtimedwait(signal.SIGCHLD, left / 1e9):
-                if monotonic_ns() >= deadline:
+                if coarse_ns() >= deadline:
                     return None
 
     def _dispatch(self, t: Tracee, status: int) -> None:
+        t.cstrings = None  # it ran: strings read at its last stop may be stale
         if status & 0xFF == 0x7F:  # WIFSTOPPED
             t.stopped = True
             sig = (status >> 8) & 0xFF
