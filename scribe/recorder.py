@@ -58,6 +58,7 @@ TIME_SLICE_NS = 50_000_000  # user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 CLONE_VFORK = 0x4000
+_NO_SYSCALL = (1 << 64) - 1  # orig_rax of a task the kernel entered by an interrupt
 CLONE_NEWTIME = 0x80
 
 # Time calls (the vDSO is hidden, so programs make them as syscalls, Python's
@@ -492,10 +493,20 @@ class Recorder(Vee):
         info = self.translate_siginfo(siginfo)
         if info != siginfo:
             P.setsiginfo(t.tid, info)
-        if t.policy.get("boundary") or is_sync_fault(signo, info) or self.runner is not t:
+        if is_sync_fault(signo, info) or self.runner is not t:
             self.append(Signal(t.vtid, signo, info, self.now()))
             return signo
-        # Asynchronous, in the middle of user code: deliver at the next syscall.
+        if t.policy.get("boundary"):
+            if t.load_regs().orig_rax == _NO_SYSCALL:
+                # Asynchronous, while it runs user code (an interrupt, not a
+                # syscall, took it into the kernel; a loop waiting for this
+                # very signal makes no syscall to deliver it at): delivered
+                # here, at a point replay finds as it finds a preemption, by
+                # the instruction, the frame and the registers.
+                self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
+            self.append(Signal(t.vtid, signo, info, self.now()))
+            return signo
+        # Asynchronous, inside a call that keeps the token: at the next syscall.
         self.deferred.setdefault(t.tid, []).append((signo, info))
         return 0
 

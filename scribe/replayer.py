@@ -767,7 +767,10 @@ class Replayer(Vee):
             def preempted(n: int, ev: Any) -> None:
                 if not isinstance(ev, Input) or ev.what != "preempt":
                     raise Divergence(n, t.vtid, describe(ev), "a preemption point")
-                self.park(t, lambda n2, ev2: self._release(t))
+                if self._next_signal(t) is not None:
+                    self._release(t)  # a signal came here: it goes on with it
+                else:
+                    self.park(t, lambda n2, ev2: self._release(t))  # until its turn comes again
             self.park(t, preempted)
             return True
         # The same instruction in another state (an earlier loop iteration):

@@ -241,6 +241,18 @@ def test_spinning_thread_is_preempted(guest, scribe, tmp_path):
     assert "preempt" in dump.stdout
 
 
+def test_asynchronous_signal_in_user_code_replays_where_it_came(guest, scribe, tmp_path):
+    """A timer's SIGALRM and a child's kill() end loops that make no syscall:
+    each is delivered where it came, and replay stops the loop at the same
+    iteration (the counters, kept in registers, are printed)."""
+    rec, trace = record_replay(scribe, tmp_path, str(guest("spin_signal")))
+    assert rec.returncode == 0, rec.stderr
+    lines = rec.stdout.splitlines()
+    assert lines[0].startswith("alarm: spun=1 n=") and lines[1].startswith("kill: spun=1 child=0 m="), lines
+    dump = scribe("dump", str(trace)).stdout
+    assert dump.count("preempt") >= 2 and "SIGALRM" in dump and "SIGUSR1" in dump
+
+
 def test_replay_is_stopped_by_sigterm(scribe, tmp_path):
     import signal
 
