@@ -43,7 +43,8 @@ def handle(args: argparse.Namespace) -> int:
         return exc.code
     out = Path(args.output) if args.output else tracedir.new_trace_path(cmd)
     # The version is known here: the writer need not ask importlib.metadata (~15 ms).
-    header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__}
+    header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__,
+              "signal_marks": 1}  # a signal delivered at a syscall entry is marked (replayer)
     try:
         writer = TraceWriter(out, header)
     except TraceError as exc:

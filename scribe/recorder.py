@@ -3,28 +3,33 @@
 Record is specific (rr's rule): this module knows what to capture; replay is
 generic and puts it back.
 
-Scheduling: one tracee runs user code at a time (the *runner*), so the
-order in which tracees pass from the kernel back to user code — recorded as
-the global event order — is everything replay needs to reproduce the
-interleaving. A tracee gives the runner token up when it enters a call that
-may block (another tracee runs meanwhile) and asks for it back at the call's
-exit stop; at each exit the runner yields to waiting tracees, so nobody
-starves while a process loops on non-blocking calls. Every event that lets a
-tracee go back to user code — a syscall's completion, a new task's first
-instruction, a signal handler — is appended at the moment the token is
-granted.
+Scheduling: of the tasks that may touch the same memory (a *domain*: a
+process and its threads, or every process with shared memory, see
+scribe/domains.py) one runs user code at a time (the domain's *runner*), so
+the order in which tracees pass from the kernel back to user code — recorded
+as the global event order — is everything replay needs to reproduce the
+interleaving; tasks of different domains run side by side. A tracee gives
+its domain's token up when it enters a call that may block (another task
+runs meanwhile) and asks for it back at the call's exit stop; at each exit
+the runner yields to waiting tracees, so nobody starves while a process
+loops on non-blocking calls, and a runner that computes for a whole slice
+while others wait is preempted. Every event that lets a tracee go back to
+user code — a syscall's completion, a new task's first instruction, a
+signal handler — is appended at the moment the token is granted.
 
 Signals: an asynchronous signal that arrives while its target runs user code
 is not delivered there (replay could not find that instruction again): it is
 kept and delivered at the target's next syscall entry, by rewinding that call
-so it runs again after the handler (as the kernel restarts calls). Signals that
-arrive at a syscall boundary, and synchronous faults, are delivered where they
-arrive. Each delivery is a Signal event.
+so it runs again after the handler (as the kernel restarts calls; the trace
+marks it, since other domains' events may come between). A loop that makes
+no syscall is interrupted after a slice and gets the signal there, at a
+point replay finds like a preemption. Signals that arrive at a syscall
+boundary, and synchronous faults, are delivered where they arrive. Each
+delivery is a Signal event.
 """
 
 from __future__ import annotations
 
-import collections
 import os
 import signal as _signal
 import struct
@@ -32,6 +37,8 @@ import time
 from typing import Any
 
 from scribe import determinism as D
+from scribe import domains
+from scribe.domains import Domain
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWriter
 from virt import ptrace_api as P
 from virt import syscalls as S
@@ -46,6 +53,7 @@ SYNC_FAULTS = frozenset({_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signa
 NO_RETURN = frozenset({nr("exit"), nr("exit_group")})
 EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
+SHMAT = nr("shmat")
 # rt_sigreturn restores registers from the stack: deterministic, not traced.
 NOT_TRACED = frozenset({nr("rt_sigreturn")})
 NO_KERNEL_COPIES = frozenset({nr("copy_file_range"), nr("sendfile")})
@@ -105,11 +113,13 @@ class Recorder(Vee):
         super().__init__()
         self.w = writer
         self.t0 = monotonic_ns()
-        self.runner: Tracee | None = None
-        self.granted = 0  # coarse_ns() when the runner got the token
-        # (tracee, its release event, how to let it go: None = plain resume)
-        self.waiters: collections.deque[tuple[Tracee, Any, Any]] = collections.deque()
+        # One runner per domain (scribe/domains.py): Tracee.state is its domain.
+        self.shared_domain = Domain(shared=True)
+        self.contended: set[Domain] = set()  # domains whose waiters wait for the runner
         self.deferred: dict[int, list[tuple[int, bytes]]] = {}  # tid -> [(signo, siginfo)]
+        # Runners whose signal waits while they run user code (since when):
+        # a loop that makes no syscall is interrupted and gets it there.
+        self.spinning: dict[Tracee, int] = {}
         self.tsc_base = monotonic_ns()
         self.started = False  # before the first exec, the tracee is scribe's own launcher
         # Every write stops here anyway: pids written into files get translated.
@@ -146,66 +156,86 @@ class Recorder(Vee):
         Returns True if it may go now; otherwise it is queued (t.held) and
         `go(t)` (default: a plain resume) lets it go when its turn comes.
         """
-        if self.runner is None or self.runner is t:
-            if self.runner is t and self.waiters:
-                self.runner = None
-                self.waiters.append((t, ev, go))
-                t.held = True
-                self._grant_next()
+        d: Domain = t.state  # type: ignore[assignment]
+        runner = d.runner
+        if runner is None or runner is t:
+            if runner is t and d.waiters:
+                d.runner = None
+                self._wait(d, t, ev, go)
+                self._grant_next(d)
                 return False
-            self.runner = t
+            d.runner = t
             t.policy["boundary"] = True
-            self.granted = coarse_ns()
+            d.granted = coarse_ns()
             if ev is not None:
                 self._append(ev)
             return True
-        self.waiters.append((t, ev, go))
-        t.held = True
+        self._wait(d, t, ev, go)
         return False
+
+    def _wait(self, d: Domain, t: Tracee, ev: Any, go: Any) -> None:
+        d.waiters.append((t, ev, go))
+        self.contended.add(d)
+        t.held = True
 
     # -- preemption ------------------------------------------------------------
     def tick_wanted(self) -> bool:
-        return self.runner is not None and bool(self.waiters)
+        return bool(self.contended) or bool(self.spinning)
 
     def tick(self) -> None:
-        """A tracee has run user code for a whole slice while others wait."""
-        t = self.runner
-        if t is None or not self.waiters or t.policy.get("preempt"):
-            return
-        if coarse_ns() - self.granted < TIME_SLICE_NS:
-            return
-        t.policy["preempt"] = True
-        try:
-            P.interrupt(t.tid)
-        except OSError:
-            t.policy.pop("preempt", None)
+        """A runner has run user code for a whole slice while others of its
+        domain wait, or while its signal waits for a syscall."""
+        now = coarse_ns()
+        for t, since in list(self.spinning.items()):
+            if now - since >= TIME_SLICE_NS and not t.policy.get("preempt"):
+                t.policy["preempt"] = "signal"
+                try:
+                    P.interrupt(t.tid)
+                except OSError:
+                    t.policy.pop("preempt", None)
+        for d in list(self.contended):
+            t = d.runner
+            if t is None or not d.waiters or t.policy.get("preempt") or now - d.granted < TIME_SLICE_NS:
+                continue
+            t.policy["preempt"] = True
+            try:
+                P.interrupt(t.tid)
+            except OSError:
+                t.policy.pop("preempt", None)
 
     def interrupted(self, t: Tracee) -> bool:
-        if not t.policy.pop("preempt", None) or self.runner is not t:
+        d: Domain = t.state  # type: ignore[assignment]
+        why = t.policy.pop("preempt", None)
+        if not why or d.runner is not t:
             return False
         # Where it stopped, without performance counters: the instruction
         # pointer and every general register. Replay stops it where they match.
         t.load_regs()
+        if why == "signal":
+            return self._signal_here(t)
         self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
-        self.runner = None
-        self.waiters.append((t, Input(t.vtid, "resume", 0, 0), None))
-        t.held = True
-        self._grant_next()
+        d.runner = None
+        self._wait(d, t, Input(t.vtid, "resume", 0, 0), None)
+        self._grant_next(d)
         return True
 
     def give_up(self, t: Tracee) -> None:
-        if self.runner is t:
-            self.runner = None
-            self._grant_next()
+        d: Domain = t.state  # type: ignore[assignment]
+        if d.runner is t:
+            d.runner = None
+            self._grant_next(d)
 
-    def _grant_next(self) -> None:
-        while self.runner is None and self.waiters:
-            t, ev, go = self.waiters.popleft()
+    def _grant_next(self, d: Domain) -> None:
+        waiters = d.waiters
+        while d.runner is None and waiters:
+            t, ev, go = waiters.popleft()
+            if not waiters:
+                self.contended.discard(d)
             if t.tid not in self.tracer.tracees or t.exiting:
                 continue
-            self.runner = t
+            d.runner = t
             t.policy["boundary"] = True
-            self.granted = coarse_ns()
+            d.granted = coarse_ns()
             if ev is not None:
                 if isinstance(ev, Input):
                     ev.time_ns = self.now()
@@ -219,12 +249,13 @@ class Recorder(Vee):
     # -- lifecycle ---------------------------------------------------------------
     def first_process(self, t: Tracee) -> None:
         super().first_process(t)
-        self.runner = t
-        self.granted = 0  # no grant: its slice counts as spent
+        d = t.state = Domain()
+        d.runner = t  # no grant time: its slice counts as spent
         self.append(Spawn(t.vtid, 0, t.vpid, Spawn.FORK, self.now()))
 
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
         super().spawned(parent, child, kind, flags)
+        child.state = domains.of_child(parent.state, kind, flags)  # type: ignore[arg-type]
         child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
                                       {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
 
@@ -237,6 +268,7 @@ class Recorder(Vee):
     def execed(self, t: Tracee, former_tid: int) -> None:
         super().execed(t, former_tid)
         self.started = True
+        self._new_domain(t)
         path = D.proc_exe(t.tid)
         binary = self._file_blob(f"/proc/{t.tid}/exe")
         if isinstance(binary, bytes):
@@ -287,10 +319,41 @@ class Recorder(Vee):
     def exited(self, t: Tracee, status: int) -> None:
         super().exited(t, status)
         self.deferred.pop(t.tid, None)
-        if self.runner is t:
-            self.runner = None
+        self.spinning.pop(t, None)
+        d: Domain = t.state  # type: ignore[assignment]
+        if d.runner is t:
+            d.runner = None
         self.append(Exit(t.vtid, status, self.now()))
-        self._grant_next()
+        self._grant_next(d)
+
+    # -- domains -------------------------------------------------------------------
+    def _new_domain(self, t: Tracee) -> None:
+        """An exec: the new image shares memory with nobody (t keeps running)."""
+        old: Domain = t.state  # type: ignore[assignment]
+        new = t.state = Domain()
+        if old.runner is t:
+            old.runner = None
+            self._grant_next(old)
+            new.runner = t
+            new.granted = old.granted
+
+    def _join_shared(self, t: Tracee) -> None:
+        """t's process mapped shared memory: every task of its domain joins
+        the shared one (t, at its exit stop, asks for its turn there next)."""
+        old: Domain = t.state  # type: ignore[assignment]
+        shared = self.shared_domain
+        if old is shared:
+            return
+        for o in self.tracer.tracees.values():
+            if o.state is old:
+                o.state = shared
+        if old.runner is t:
+            old.runner = None
+        self.contended.discard(old)
+        if old.waiters:
+            shared.waiters.extend(old.waiters)
+            old.waiters.clear()
+            self.contended.add(shared)
 
     def group_stop(self, t: Tracee, signo: int) -> None:
         self.give_up(t)
@@ -306,6 +369,7 @@ class Recorder(Vee):
             t.nr, t.args = restarted  # type: ignore[misc]
         pending = self.deferred.get(t.tid)
         if pending:
+            self.spinning.pop(t, None)
             return self._deliver_deferred(t, pending)
         try:
             inputs = S.entry_inputs(t.nr, t.args, t)
@@ -433,6 +497,8 @@ class Recorder(Vee):
             if content is not None:
                 writes.append((res, content))
         flags = Syscall.EXECUTED if nr_ in EXECUTED_NRS else 0
+        if (nr_ == MMAP or nr_ == SHMAT) and domains.maps_shared(nr_, t.args, res, MMAP, SHMAT):
+            self._join_shared(t)
         inputs = t.policy.pop("rec_inputs", ())
         self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags,
                                  monotonic_ns() - self.t0))
@@ -493,28 +559,45 @@ class Recorder(Vee):
         info = self.translate_siginfo(siginfo)
         if info != siginfo:
             P.setsiginfo(t.tid, info)
-        if is_sync_fault(signo, info) or self.runner is not t:
+        if is_sync_fault(signo, info) or t.state.runner is not t:  # type: ignore[attr-defined]
             self.append(Signal(t.vtid, signo, info, self.now()))
             return signo
-        if t.policy.get("boundary"):
-            if t.load_regs().orig_rax == _NO_SYSCALL:
-                # Asynchronous, while it runs user code (an interrupt, not a
-                # syscall, took it into the kernel; a loop waiting for this
-                # very signal makes no syscall to deliver it at): delivered
-                # here, at a point replay finds as it finds a preemption, by
-                # the instruction, the frame and the registers.
-                self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
-            self.append(Signal(t.vtid, signo, info, self.now()))
+        in_user_code = t.load_regs().orig_rax == _NO_SYSCALL  # an interrupt took it into the kernel
+        if t.policy.get("boundary") and not in_user_code:
+            self.append(Signal(t.vtid, signo, info, self.now()))  # at a syscall's return
             return signo
-        # Asynchronous, inside a call that keeps the token: at the next syscall.
+        # Asynchronous, in user code (replay could not find the instruction)
+        # or inside a call that keeps the token: delivered at its next
+        # syscall; a loop that makes none is interrupted for it (tick).
         self.deferred.setdefault(t.tid, []).append((signo, info))
+        if in_user_code:
+            self.spinning.setdefault(t, coarse_ns())
         return 0
+
+    def _signal_here(self, t: Tracee) -> bool:
+        """Interrupted with a signal kept for it: in user code still, it gets
+        the signal here, at a point replay finds as it finds a preemption (by
+        the instruction, the frame and the registers)."""
+        self.spinning.pop(t, None)
+        pending = self.deferred.get(t.tid)
+        if not pending or t.regs.orig_rax != _NO_SYSCALL:
+            return False  # it reached a syscall meanwhile: delivered there
+        self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
+        signo, info = pending.pop(0)
+        if not pending:
+            del self.deferred[t.tid]
+        t.policy["inject"] = (signo, info)
+        P.tgkill(t.tgid, t.tid, signo)  # comes as it goes on; signal() delivers it
+        return False
 
     def _deliver_deferred(self, t: Tracee, pending: list[tuple[int, bytes]]) -> int:
         """Rewind this syscall, raise the kept signal; the call reruns after the handler."""
         signo, info = pending.pop(0)
         if not pending:
             self.deferred.pop(t.tid, None)
+        # Says where it goes: its Signal event may come after other domains'
+        # events, which a signal at the previous boundary would come after too.
+        self.append(Input(t.vtid, "signal_at_entry", signo, self.now()))
         t.skip(t.nr)
         t.regs.rip -= 2
         t.regs_dirty = True

@@ -172,6 +172,8 @@ class Replayer(Vee):
         self.tempfiles: list[str] = []
         self.notes: list[str] = []
         self.consumed = 0
+        hdr = reader.header
+        self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
         self._blob_bytes = 0
@@ -472,6 +474,9 @@ class Replayer(Vee):
         if isinstance(ev, Signal):
             self.park(t, lambda n2, ev2: self._signal_at_entry(t, ev2))
             return HOLD
+        if isinstance(ev, Input) and ev.what == "signal_at_entry":
+            self.park(t, lambda n2, ev2: self._signal_at_entry(t, None, int(ev2.value)))
+            return HOLD
         if isinstance(ev, Exec) and t.nr in (EXECVE, EXECVEAT):
             self._prepare_exec(t, ev)
             return RUN_EXIT
@@ -767,10 +772,16 @@ class Replayer(Vee):
             def preempted(n: int, ev: Any) -> None:
                 if not isinstance(ev, Input) or ev.what != "preempt":
                     raise Divergence(n, t.vtid, describe(ev), "a preemption point")
-                if self._next_signal(t) is not None:
-                    self._release(t)  # a signal came here: it goes on with it
-                else:
-                    self.park(t, lambda n2, ev2: self._release(t))  # until its turn comes again
+                self.park(t, after_preemption)
+
+            def after_preemption(n: int, ev: Any) -> None:
+                if isinstance(ev, Signal):
+                    # The recorder stopped it here for a signal kept for it.
+                    t.policy["deliver"] = ev
+                    P.tgkill(t.tgid, t.tid, ev.signo)
+                    self.tracer.resume(t)
+                else:  # its turn came again
+                    self._release(t)
             self.park(t, preempted)
             return True
         # The same instruction in another state (an earlier loop iteration):
@@ -784,13 +795,19 @@ class Replayer(Vee):
         """If the trace delivers a signal right here, raise it before t runs."""
         self._chain_signals(t)
 
-    def _signal_at_entry(self, t: Tracee, ev: Signal) -> None:
-        """The recorder delivered this signal by rewinding the call: do the same."""
+    def _signal_at_entry(self, t: Tracee, ev: Signal | None, signo: int = 0) -> None:
+        """The recorder delivered this signal by rewinding the call: do the
+        same. Marked (ev None): its Signal event is t's next one, maybe after
+        other domains' events."""
         t.skip(t.nr)
         t.regs.rip -= 2
         t.regs_dirty = True
-        t.policy["deliver"] = ev
-        P.tgkill(t.tgid, t.tid, ev.signo)
+        if ev is not None:
+            t.policy["deliver"] = ev
+            signo = ev.signo
+        else:
+            t.policy["expect_signal"] = signo
+        P.tgkill(t.tgid, t.tid, signo)
         self.tracer.finish_entry(t, SKIP)
 
     def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
@@ -845,16 +862,25 @@ class Replayer(Vee):
         return 0  # a real asynchronous signal: the trace says when signals come
 
     def _next_signal(self, t: Tracee) -> int | None:
-        """Index in the buffer of a Signal for t that comes next (past Exit events)."""
+        """Index in the buffer of the Signal for t that comes next, if any.
+
+        It came right after t's last event. Events of other domains, recorded
+        meanwhile, may lie between (they do not see t's signal), so a trace
+        that marks signals delivered at a syscall entry ("signal_marks")
+        takes t's own next event; an older one, recorded one tracee at a
+        time, the next event of all (past Exit events)."""
+        vtid = t.vtid
+        own = self.signal_marks
         i = 0
         while True:
-            if i >= len(self.buf) and not self._fill():
-                return None
+            if i >= len(self.buf):
+                if i >= LOOKAHEAD_LIMIT or not self._fill():
+                    return None
             ev = self.buf[i][1]
-            if isinstance(ev, Exit):
+            if isinstance(ev, Exit) or (own and getattr(ev, "tid", None) != vtid):
                 i += 1
                 continue
-            return i if isinstance(ev, Signal) and ev.tid == t.vtid else None
+            return i if isinstance(ev, Signal) and ev.tid == vtid else None
 
     def _chain_signals(self, t: Tracee) -> None:
         i = self._next_signal(t)

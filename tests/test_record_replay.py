@@ -253,6 +253,29 @@ def test_asynchronous_signal_in_user_code_replays_where_it_came(guest, scribe, t
     assert dump.count("preempt") >= 2 and "SIGALRM" in dump and "SIGUSR1" in dump
 
 
+def test_signals_between_syscalls_replay_at_the_same_iteration(guest, scribe, tmp_path):
+    """A child's signals reach its parent while the parent computes; each is
+    delivered at the parent's next syscall (marked in the trace, since the
+    child's events lie between), and the handler sees the same iteration in
+    every replay."""
+    rec, trace = record_replay(scribe, tmp_path, str(guest("signal_entry")))
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout.startswith("signals=20 child=0\n"), rec.stdout
+    assert "signal_at_entry" in scribe("dump", str(trace)).stdout
+
+
+@pytest.mark.parametrize("mode", ["private", "shared"])
+def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_path, mode):
+    """A parent and child that both compute: without shared memory recording
+    lets both run user code (no preemption); with a MAP_SHARED page both write,
+    one runs at a time and the other is preempted. Both replay."""
+    rec, trace = record_replay(scribe, tmp_path, str(guest("domains")), mode)
+    assert rec.returncode == 0, rec.stderr
+    assert f"page={1 if mode == 'private' else 2}" in rec.stdout
+    preempts = scribe("dump", str(trace)).stdout.count("input preempt")
+    assert (preempts == 0) if mode == "private" else (preempts > 0), preempts
+
+
 def test_replay_is_stopped_by_sigterm(scribe, tmp_path):
     import signal
 

@@ -2,7 +2,8 @@
  * inheritance by a child, errors, the Cpus_allowed lines of /proc/self/status.
  * Prints the same lines natively, under `scribe record` (which binds itself
  * and the program to one CPU) and under replay.
- * "wait" mode: say "ready" and sleep, for a test that looks at the real mask. */
+ * "wait" mode: say "ready" and keep making syscalls, for a test that looks
+ * at the real mask. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void show(const char *who) {
@@ -36,9 +38,12 @@ static void status_lines(const char *who) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "wait") == 0) {
+        /* Busy with system calls for 3 s (a task that mostly computes or
+         * sleeps may float to any CPU: virt/tracer.py). */
         printf("ready\n");
         fflush(stdout);
-        sleep(3);
+        time_t end = time(NULL) + 3;
+        while (time(NULL) < end) getppid();
         return 0;
     }
     show("start");

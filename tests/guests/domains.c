@@ -1,0 +1,31 @@
+/* A parent and its child both compute (no system calls) at the same time.
+ * "private": they share no memory, so recording lets them run side by side;
+ * "shared": a MAP_SHARED page mapped before the fork is written by both, so
+ * one runs user code at a time and the recorder preempts the other.
+ * The result (the shared page's final count, the loop counters) replays. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SPIN 300000000UL
+
+int main(int argc, char **argv) {
+    int shared = argc > 1 && strcmp(argv[1], "shared") == 0;
+    volatile unsigned long *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                        (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+    pid_t child = fork();
+    unsigned long n = 0;
+    for (unsigned long i = 0; i < SPIN; i++) n += i & 3;
+    page[0] += 1;  /* both write the page */
+    if (child == 0) {
+        printf("child n=%lu\n", n);
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(child, &st, 0);
+    printf("parent n=%lu page=%lu\n", n, page[0]);
+    return 0;
+}
