@@ -112,6 +112,11 @@ def main() -> int:
     ap.add_argument("--strace", action="store_true")
     ap.add_argument("--root", default=os.path.join(tempfile.gettempdir(), "scribe-ab"))
     a = ap.parse_args()
+    sys.path.insert(0, HERE)
+    from run import compile_bytecode
+
+    for tree in (a.base, a.new):
+        compile_bytecode(tree)  # both as installed (see run.compile_bytecode)
     wls = workloads(a.root, quick=not a.full)
     names = a.only or list(wls)
     res: dict[str, dict[str, list[tuple[float, float]]]] = {n: {"base": [], "new": [], "strace": []} for n in names}
