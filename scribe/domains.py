@@ -35,8 +35,12 @@ from __future__ import annotations
 import collections
 from typing import Any
 
+from virt.syscalls import BY_NAME
+
 CLONE_VM = 0x00000100
 MAP_TYPE = 0x03  # MAP_SHARED 1, MAP_PRIVATE 2, MAP_SHARED_VALIDATE 3
+MMAP, SHMAT = BY_NAME["mmap"].nr, BY_NAME["shmat"].nr
+SHARING = frozenset({MMAP, SHMAT})  # the calls that can give a process shared memory
 
 
 class Domain:
@@ -63,10 +67,10 @@ def of_child(parent: Domain, kind: int, flags: int) -> Domain:
     return Domain()
 
 
-def maps_shared(nr: int, args: tuple[int, ...], result: int, mmap_nr: int, shmat_nr: int) -> bool:
-    """Whether a finished call gave its process shared memory."""
-    if result < 0 or result >= 1 << 63:
+def maps_shared(nr: int, args: tuple[int, ...], result: int) -> bool:
+    """Whether a finished call (mmap, shmat: SHARING) gave its process shared memory."""
+    if result < 0:
         return False
-    if nr == mmap_nr:
+    if nr == MMAP:
         return (args[3] & MAP_TYPE) in (1, 3)
-    return nr == shmat_nr
+    return nr == SHMAT

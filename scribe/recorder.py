@@ -53,7 +53,6 @@ SYNC_FAULTS = frozenset({_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signa
 NO_RETURN = frozenset({nr("exit"), nr("exit_group")})
 EXECVE = frozenset({nr("execve"), nr("execveat")})
 MMAP = nr("mmap")
-SHMAT = nr("shmat")
 # rt_sigreturn restores registers from the stack: deterministic, not traced.
 NOT_TRACED = frozenset({nr("rt_sigreturn")})
 NO_KERNEL_COPIES = frozenset({nr("copy_file_range"), nr("sendfile")})
@@ -65,8 +64,8 @@ RESTART_SYSCALL = S.BY_NAME["restart_syscall"].nr
 TIME_SLICE_NS = 50_000_000  # user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
-CLONE_VFORK = 0x4000
 _NO_SYSCALL = (1 << 64) - 1  # orig_rax of a task the kernel entered by an interrupt
+CLONE_VFORK = 0x4000
 CLONE_NEWTIME = 0x80
 
 # Time calls (the vDSO is hidden, so programs make them as syscalls, Python's
@@ -497,7 +496,7 @@ class Recorder(Vee):
             if content is not None:
                 writes.append((res, content))
         flags = Syscall.EXECUTED if nr_ in EXECUTED_NRS else 0
-        if (nr_ == MMAP or nr_ == SHMAT) and domains.maps_shared(nr_, t.args, res, MMAP, SHMAT):
+        if nr_ in domains.SHARING and domains.maps_shared(nr_, t.args, res):
             self._join_shared(t)
         inputs = t.policy.pop("rec_inputs", ())
         self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags,
