@@ -13,7 +13,6 @@ per event with the raw fields and the decoded text, for machines.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any, Sequence, TextIO
@@ -71,6 +70,8 @@ def dump_command(args: argparse.Namespace) -> int:
 def dump(path: str, out: TextIO, flt: Any = None, *, as_json: bool = False, pids: bool = True,
          numbers: bool = False) -> int:
     """Write the events of the trace at ``path`` to ``out``; returns how many."""
+    import json
+
     from traces import TraceReader
     from virt.decode import format_event
     from virt.memory import RecordedMemory

@@ -23,11 +23,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def handle(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from scribe import __version__
     from scribe import determinism as D
-    from scribe import exitcodes, tracedir
+    from scribe import exitcodes
     from scribe.launch import LaunchError, command_of, finish, resolve, run_traced
     from scribe.recorder import Recorder
     from traces import TraceError, TraceWriter
@@ -41,12 +39,17 @@ def handle(args: argparse.Namespace) -> int:
     except LaunchError as exc:
         print(f"scribe: {exc}", file=sys.stderr)
         return exc.code
-    out = Path(args.output) if args.output else tracedir.new_trace_path(cmd)
+    if args.output:
+        out: object = args.output
+    else:
+        from scribe import tracedir  # (pathlib: only where the directory is used)
+
+        out = tracedir.new_trace_path(cmd)
     # The version is known here: the writer need not ask importlib.metadata (~15 ms).
     header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__,
               "signal_marks": 1}  # a signal delivered at a syscall entry is marked (replayer)
     try:
-        writer = TraceWriter(out, header)
+        writer = TraceWriter(out, header)  # type: ignore[arg-type]
     except TraceError as exc:
         print(f"scribe: {exc}", file=sys.stderr)
         return exitcodes.TRACE_WRITE
@@ -77,7 +80,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"scribe: {exc}", file=sys.stderr)
         return exitcodes.TRACE_WRITE
     if not args.output:
-        tracedir.link_latest(out)
+        tracedir.link_latest(out)  # type: ignore[arg-type]
     if not args.quiet:
         print(f"scribe: trace written to {out}", file=sys.stderr)
     return finish(status)

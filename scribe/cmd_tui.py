@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scribe import exitcodes, tracedir
+from scribe import exitcodes
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def default_trace() -> Path | None:
     """The `latest` trace of the trace directory (scribe.tracedir), if there is one."""
+    from scribe import tracedir
+
     link = tracedir.latest()
     return link.resolve() if link is not None else None
 
@@ -35,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Open the trace (TraceError -> exit 3 in cli.main), then run the app."""
+    from pathlib import Path
+
+    from scribe import tracedir
+
     if args.trace:
         path = Path(args.trace)
         if not path.exists():

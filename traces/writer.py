@@ -27,7 +27,6 @@ import collections
 import itertools
 import os
 import signal
-import socket
 import threading
 import time
 from typing import Any
@@ -105,11 +104,7 @@ def complete_header(header: dict[str, Any]) -> dict[str, Any]:
     uname = os.uname()
     if "scribe_version" not in h:  # (setdefault would ask importlib.metadata anyway)
         h["scribe_version"] = _scribe_version()
-    if "hostname" not in h:
-        try:
-            h["hostname"] = socket.gethostname()
-        except OSError:
-            h["hostname"] = uname.nodename
+    h.setdefault("hostname", uname.nodename)  # what gethostname() returns on Linux
     h.setdefault("kernel", uname.release)
     if "cpu_model" not in h or "cpu_flags" not in h:
         model, flags = _cpu_info()

@@ -14,10 +14,32 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+import sys
+import types
 from typing import Callable
 
-from ptrace.binding import func as _pf
-from ptrace.binding.linux_struct import user_regs_struct as Regs
+
+def _seed_libc() -> None:
+    """python-ptrace's ptrace.ctypes_libc finds the C library with
+    ctypes.util.find_library, which imports subprocess and tempfile and runs
+    ldconfig: ~10 ms of every scribe start. glibc's soname is libc.so.6;
+    loaded by that name, python-ptrace gets the module it would have built."""
+    if "ptrace.ctypes_libc" in sys.modules:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return  # not glibc: python-ptrace looks for it itself
+    mod = types.ModuleType("ptrace.ctypes_libc")
+    mod.LIBC_FILENAME = "libc.so.6"  # type: ignore[attr-defined]
+    mod.libc = libc  # type: ignore[attr-defined]
+    sys.modules["ptrace.ctypes_libc"] = mod
+
+
+_seed_libc()
+
+from ptrace.binding import func as _pf  # noqa: E402
+from ptrace.binding.linux_struct import user_regs_struct as Regs  # noqa: E402
 
 __all__ = ["Regs", "PtraceFailure"]
 
