@@ -269,8 +269,9 @@ def markdown(result: dict[str, Any], plot_names: list[str]) -> str:
         f"- kernel: Linux {m['kernel']}", f"- python {m['python']}; {m['strace']}; {m['gcc']}",
         f"- scribe commit: {m['scribe_commit']}", f"- repetitions: {result.get('reps')}, "
         f"run time {result.get('elapsed_s', 0):.0f} s",
-        "- scribe as installed: its bytecode compiled first (run.compile_bytecode); record and "
-        "replay bound to one CPU (their default)",
+        "- scribe as installed: its bytecode compiled first, and run without the editable "
+        "install's import hook (run.compile_bytecode, run.scribe_cmd); record and replay bound to "
+        "one CPU (their default)",
         "", "## Contenders", "",
     ]
     for n, c in result.get("contenders", {}).items():

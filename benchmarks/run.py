@@ -131,10 +131,13 @@ def _why(r: Run, what: str) -> str:
 # -- contenders ------------------------------------------------------------------
 
 def scribe_cmd() -> list[str]:
-    exe = os.path.join(os.path.dirname(sys.executable), "scribe")
-    if os.access(exe, os.X_OK):
-        return [exe]
-    return [sys.executable, "-m", "scribe"]
+    """scribe as an installed copy runs: this tree's packages and the
+    dependencies in site-packages on sys.path, without the editable install's
+    import hook (a .pth finder that imports pathlib at every interpreter
+    start, ~15 ms here, which `pip install scribe-vee` does not have)."""
+    dirs = [ROOT] + [p for p in sys.path if p.endswith("site-packages")]
+    boot = f"import sys; sys.path[:0] = {dirs!r}; from scribe.cli import main; sys.exit(main())"
+    return [sys.executable, "-S", "-c", boot]
 
 
 def find_pptrace() -> tuple[str | None, str]:
