@@ -40,7 +40,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"scribe: {exc}", file=sys.stderr)
         return exc.code
     if args.output:
-        out: object = args.output
+        out: str | os.PathLike[str] = args.output
     else:
         from scribe import tracedir  # (pathlib: only where the directory is used)
 
@@ -49,7 +49,7 @@ def handle(args: argparse.Namespace) -> int:
     header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__,
               "signal_marks": 1}  # a signal delivered at a syscall entry is marked (replayer)
     try:
-        writer = TraceWriter(out, header)  # type: ignore[arg-type]
+        writer = TraceWriter(out, header)
     except TraceError as exc:
         print(f"scribe: {exc}", file=sys.stderr)
         return exitcodes.TRACE_WRITE

@@ -186,21 +186,23 @@ class Recorder(Vee):
         domain wait, or while its signal waits for a syscall."""
         now = coarse_ns()
         for t, since in list(self.spinning.items()):
-            if now - since >= TIME_SLICE_NS and not t.policy.get("preempt"):
-                t.policy["preempt"] = "signal"
-                try:
-                    P.interrupt(t.tid)
-                except OSError:
-                    t.policy.pop("preempt", None)
+            if now - since >= TIME_SLICE_NS:
+                self._interrupt(t, "signal")
         for d in list(self.contended):
             t = d.runner
-            if t is None or not d.waiters or t.policy.get("preempt") or now - d.granted < TIME_SLICE_NS:
-                continue
-            t.policy["preempt"] = True
-            try:
-                P.interrupt(t.tid)
-            except OSError:
-                t.policy.pop("preempt", None)
+            if t is not None and d.waiters and now - d.granted >= TIME_SLICE_NS:
+                self._interrupt(t, True)
+
+    @staticmethod
+    def _interrupt(t: Tracee, why: object) -> None:
+        """Stop a runner in user code; interrupted() takes it from there."""
+        if t.policy.get("preempt"):
+            return  # asked already
+        t.policy["preempt"] = why
+        try:
+            P.interrupt(t.tid)
+        except OSError:
+            t.policy.pop("preempt", None)
 
     def interrupted(self, t: Tracee) -> bool:
         d: Domain = t.state  # type: ignore[assignment]
