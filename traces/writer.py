@@ -13,6 +13,8 @@ Compressing and writing happen on the writer thread, in the order the
 records were made (blobs before the chunks that refer to them): zstd
 releases the GIL, so a binary of tens of megabytes is compressed while the
 tracer goes on with the program instead of holding every tracee still.
+It takes the queue in batches (one compression call, one pwritev), because
+each time it takes the GIL back the tracer thread may have to wait for it.
 At most MAX_QUEUED bytes of blob content wait for it; past that, the next
 append() waits.
 
@@ -44,6 +46,8 @@ from traces.proctable import ProcessTable
 MAX_QUEUED = 64 << 20
 #: a blob this large, or this much queued, wakes the writer thread at once.
 WAKE_BYTES = 1 << 20
+#: blob content the writer thread compresses and writes in one go.
+BATCH_BYTES = 4 << 20
 
 
 _lock_ids = itertools.count()
@@ -246,7 +250,7 @@ class TraceWriter:
         ref = BlobRef(digest, size)
         self._refs[digest] = ref
         if self._timer is None:  # no writer thread (yet): write it now
-            self._write_blob(digest, data)
+            self._write_record(("blob", digest, data))
             return ref
         self._queue.append(("blob", digest, data))
         self._queued_bytes += size
@@ -305,7 +309,14 @@ class TraceWriter:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def _writer_loop(self) -> None:
-        """The writer thread: records in queue order; buffered events at least every 50 ms."""
+        """The writer thread: records in queue order; buffered events at least every 50 ms.
+
+        It takes what is queued in batches (up to BATCH_BYTES of content) and
+        compresses a batch in one call and writes it in one writev: every time
+        this thread takes the GIL back it may make the tracer thread wait for
+        it, and a record at a time that was several times per blob (a
+        pipeline reading 4 KiB at a time queues thousands).
+        """
         if self.thread_cpus:
             try:
                 os.sched_setaffinity(0, self.thread_cpus)
@@ -324,10 +335,10 @@ class TraceWriter:
                     cv.wait(wait)
                 if self._failed is not None:
                     return
-                job = self._queue.popleft()
+                jobs = self._take_batch()
                 self._busy = True
             try:
-                self._write_record(job)
+                self._write_batch(jobs)
             except TraceError:
                 pass  # remembered in self._failed; the next call raises it
             except BaseException as exc:  # pragma: no cover - a bug; do not hang the tracer
@@ -335,52 +346,126 @@ class TraceWriter:
             finally:
                 with cv:
                     self._busy = False
-                    if job[0] == "blob":
-                        self._queued_bytes -= len(job[2])
+                    self._queued_bytes -= sum(len(job[2]) for job in jobs if job[0] == "blob")
                     cv.notify_all()
 
-    def _write_record(self, job: tuple[Any, ...]) -> None:
-        """Compress and write one queued record (writer thread, or the caller when none runs)."""
-        if job[0] == "blob":
-            self._write_blob(job[1], job[2])
-            return
-        _, base_time, first, events = job
-        payload = pack_chunk(base_time, events)
-        frame = self._cctx.compress(payload)
-        count = len(events)
-        offset = self._offset
-        self._write(F.pack_record_header(F.TAG_CHUNK, len(frame), len(payload), first, count) + frame)
-        self._chunk_offsets.append(offset)
-        self._chunk_first.append(first)
-        self._chunk_count.append(count)
-        self._n_written = first + count
+    def _take_batch(self) -> list[tuple[Any, ...]]:
+        """Under the lock: the first queued records, up to BATCH_BYTES of blob content (one at least)."""
+        queue = self._queue
+        jobs = [queue.popleft()]
+        size = len(jobs[0][2]) if jobs[0][0] == "blob" else 0
+        while queue and size < BATCH_BYTES:
+            job = queue.popleft()
+            jobs.append(job)
+            if job[0] == "blob":
+                size += len(job[2])
+        return jobs
 
-    def _write_blob(self, digest: bytes, data: bytes) -> None:
-        frame = self._cctx.compress(data)
-        payload_len = len(digest) + len(frame)
-        offset = self._offset
-        self._write(b"".join((F.pack_record_header(F.TAG_BLOB, payload_len, 0, len(data), 0), digest, frame)))
-        self._blobs[digest] = offset
+    def _write_record(self, job: tuple[Any, ...]) -> None:
+        """Compress and write one record (the caller's thread, when no writer thread runs)."""
+        self._write_batch([job])
+
+    def _write_batch(self, jobs: list[tuple[Any, ...]]) -> None:
+        """Compress queued records (in one call) and write them in order.
+
+        A blob already on disk (queued again by a racing caller) is not
+        written twice.
+        """
+        payloads = []
+        for job in jobs:
+            payloads.append(job[2] if job[0] == "blob" else pack_chunk(job[1], job[3]))
+        if len(payloads) == 1:
+            frames: Any = [self._cctx.compress(payloads[0])]
+        else:
+            out = self._cctx.multi_compress_to_buffer(payloads, threads=0)
+            frames = [out[i].tobytes() for i in range(len(out))]
+        records: list[list[bytes]] = []
+        done: list[Any] = []  # what each record was: a blob's digest, a chunk's (first, count)
+        blobs = self._blobs
+        for job, payload, frame in zip(jobs, payloads, frames):
+            if job[0] == "blob":
+                digest = job[1]
+                if digest in blobs:
+                    continue
+                head = F.pack_record_header(F.TAG_BLOB, len(digest) + len(frame), 0, len(payload), 0)
+                records.append([head, digest, frame])
+                done.append(digest)
+            else:
+                first, count = job[2], len(job[3])
+                records.append([F.pack_record_header(F.TAG_CHUNK, len(frame), len(payload), first, count), frame])
+                done.append((first, count))
+        offsets, error = self._write_records(records)
+        for offset, what in zip(offsets, done):
+            if type(what) is bytes:
+                blobs[what] = offset
+            else:
+                first, count = what
+                self._chunk_offsets.append(offset)
+                self._chunk_first.append(first)
+                self._chunk_count.append(count)
+                self._n_written = first + count
+        if error is not None:
+            raise self._fail(error)  # after the count of saved events is right
 
     def _write(self, data: bytes) -> None:
         """One record, written whole; on failure cut the file back to the last record."""
-        view = memoryview(data)
-        start = self._offset
+        _, error = self._write_records([[data]])
+        if error is not None:
+            raise self._fail(error)  # after the count of saved events is right
+
+    def _write_records(self, records: list[list[bytes]]) -> tuple[list[int], OSError | None]:
+        """Whole records (each as pieces) in one writev; the offsets of those
+        on disk, and the error that stopped the rest.
+
+        On a failure (ENOSPC, EFBIG) the file is cut back to the last whole
+        record: the batch is tried again a record at a time, so what fitted
+        is kept, as when records were written one by one.
+        """
+        one_by_one = False
         try:
-            while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
+            self._writev_all([p for rec in records for p in rec])
         except OSError as exc:
-            try:
-                os.ftruncate(self._fd, start)
-            except OSError:
-                pass
-            self._failed = TraceError(
-                f"cannot write trace {self.path}: {exc.strerror or exc}"
-                f" (the first {self._n_written} events are saved)"
-            )
-            raise self._failed from None
-        self._offset = start + len(data)
+            self._truncate(self._offset)
+            if len(records) == 1:
+                return [], exc
+            one_by_one = True
+        offsets: list[int] = []
+        for rec in records:
+            if one_by_one:
+                try:
+                    self._writev_all(list(rec))
+                except OSError as exc:
+                    self._truncate(self._offset)
+                    return offsets, exc
+            offsets.append(self._offset)
+            self._offset += sum(len(p) for p in rec)
+        return offsets, None
+
+    def _writev_all(self, bufs: list[Any]) -> None:
+        """Write the pieces at self._offset (pwritev: a write cut short by a
+        full disk leaves no file position behind to go wrong)."""
+        at, i = self._offset, 0
+        while i < len(bufs):
+            n = os.pwritev(self._fd, bufs[i:i + 1024], at)
+            at += n
+            while i < len(bufs) and n >= len(bufs[i]):
+                n -= len(bufs[i])
+                i += 1
+            if n:
+                bufs[i] = memoryview(bufs[i])[n:]
+
+    def _truncate(self, size: int) -> None:
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError:
+            pass
+
+    def _fail(self, exc: OSError) -> TraceError:
+        self._failed = TraceError(
+            f"cannot write trace {self.path}: {exc.strerror or exc}"
+            f" (the first {self._n_written} events are saved)"
+        )
+        return self._failed
 
     # -- closing -------------------------------------------------------------
 
