@@ -15,6 +15,14 @@ A domain is:
   mapped something MAP_SHARED or attached SysV shared memory, or was forked
   from such a process (the child keeps those mappings).
 
+A file mapped MAP_SHARED without PROT_WRITE is not shared memory here: glibc
+maps its gconv cache so in every gcc and make, and that put every process
+of make -j2 in the shared domain, one at a time. Replay maps every file as a
+private copy of the bytes recorded at mmap, so what another process writes
+to the file meanwhile replays the same with or without the token. (mprotect
+is not traced: a process that makes such a mapping writable later stays
+out too, which for the same reason changes nothing replay shows.)
+
 An exec starts a new domain: the new image shares nothing.
 
 Replay needs no domains: it follows the recorded order one tracee at a time,
@@ -39,6 +47,8 @@ from virt.syscalls import BY_NAME
 
 CLONE_VM = 0x00000100
 MAP_TYPE = 0x03  # MAP_SHARED 1, MAP_PRIVATE 2, MAP_SHARED_VALIDATE 3
+MAP_ANONYMOUS = 0x20
+PROT_WRITE = 0x2
 MMAP, SHMAT = BY_NAME["mmap"].nr, BY_NAME["shmat"].nr
 SHARING = frozenset({MMAP, SHMAT})  # the calls that can give a process shared memory
 
@@ -72,5 +82,7 @@ def maps_shared(nr: int, args: tuple[int, ...], result: int) -> bool:
     if result < 0:
         return False
     if nr == MMAP:
-        return (args[3] & MAP_TYPE) in (1, 3)
+        if (args[3] & MAP_TYPE) not in (1, 3):
+            return False
+        return bool(args[3] & MAP_ANONYMOUS or args[2] & PROT_WRITE)  # a file to read: no
     return nr == SHMAT

@@ -264,16 +264,18 @@ def test_signals_between_syscalls_replay_at_the_same_iteration(guest, scribe, tm
     assert "signal_at_entry" in scribe("dump", str(trace)).stdout
 
 
-@pytest.mark.parametrize("mode", ["private", "shared"])
+@pytest.mark.parametrize("mode", ["private", "shared", "rofile", "rwfile"])
 def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_path, mode):
     """A parent and child that both compute: without shared memory recording
     lets both run user code (no preemption); with a MAP_SHARED page both write,
-    one runs at a time and the other is preempted. Both replay."""
-    rec, trace = record_replay(scribe, tmp_path, str(guest("domains")), mode)
+    one runs at a time and the other is preempted. A file mapped shared but
+    not writable shares nothing either; writable, it does. All replay."""
+    rec, trace = record_replay(scribe, tmp_path, str(guest("domains")), mode, cwd=str(tmp_path))
     assert rec.returncode == 0, rec.stderr
-    assert f"page={1 if mode == 'private' else 2}" in rec.stdout
+    assert f"page={2 if mode == 'shared' else 1}" in rec.stdout
     preempts = scribe("dump", str(trace)).stdout.count("input preempt")
-    assert (preempts == 0) if mode == "private" else (preempts > 0), preempts
+    side_by_side = mode in ("private", "rofile")
+    assert (preempts == 0) if side_by_side else (preempts > 0), preempts
 
 
 def test_replay_is_stopped_by_sigterm(scribe, tmp_path):
