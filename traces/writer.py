@@ -312,7 +312,7 @@ class TraceWriter:
         """The writer thread: records in queue order; buffered events at least every 50 ms.
 
         It takes what is queued in batches (up to BATCH_BYTES of content) and
-        compresses a batch in one call and writes it in one writev: every time
+        compresses a batch in one call and writes it in one pwritev: every time
         this thread takes the GIL back it may make the tracer thread wait for
         it, and a record at a time that was several times per blob (a
         pipeline reading 4 KiB at a time queues thousands).
@@ -366,11 +366,7 @@ class TraceWriter:
         self._write_batch([job])
 
     def _write_batch(self, jobs: list[tuple[Any, ...]]) -> None:
-        """Compress queued records (in one call) and write them in order.
-
-        A blob already on disk (queued again by a racing caller) is not
-        written twice.
-        """
+        """Compress queued records (in one call) and write them in order."""
         payloads = []
         for job in jobs:
             payloads.append(job[2] if job[0] == "blob" else pack_chunk(job[1], job[3]))
@@ -385,8 +381,6 @@ class TraceWriter:
         for job, payload, frame in zip(jobs, payloads, frames):
             if job[0] == "blob":
                 digest = job[1]
-                if digest in blobs:
-                    continue
                 head = F.pack_record_header(F.TAG_BLOB, len(digest) + len(frame), 0, len(payload), 0)
                 records.append([head, digest, frame])
                 done.append(digest)
