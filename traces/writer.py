@@ -408,7 +408,7 @@ class TraceWriter:
             raise self._fail(error)  # after the count of saved events is right
 
     def _write_records(self, records: list[list[bytes]]) -> tuple[list[int], OSError | None]:
-        """Whole records (each as pieces) in one writev; the offsets of those
+        """Whole records (each as pieces) in one pwritev; the offsets of those
         on disk, and the error that stopped the rest.
 
         On a failure (ENOSPC, EFBIG) the file is cut back to the last whole
