@@ -1380,12 +1380,10 @@ class Vee(Interceptor):
             n = tt.result
             if n <= 0:
                 return
-            raw = tt.read(buf, n)
-            parts = raw.split(b"/")
-            out = []
-            for p in parts:
-                out.append(str(self.pids.to_virtual(int(p))).encode() if p.isdigit() else p)
-            new = b"/".join(out)[:size]
+            # The whole answer from the virtual ids: the kernel's may be cut
+            # short by a small buffer ("184" of 18409).
+            whole = f"{tt.vpid}" if path == b"/proc/self" else f"{tt.vpid}/task/{tt.vtid}"
+            new = whole.encode()[:size]
             # Bytes past the shorter answer are what the buffer held before.
             tt.write(buf, new + before[len(new):n])
             tt.set_result(len(new))
