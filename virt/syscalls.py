@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from virt.memory import Memory, MemoryReadError
 from virt.structs import STRUCT_SIZES
@@ -936,6 +936,9 @@ def written_ranges(nr: int, args: Iterable[int], result: int, mem: Memory) -> li
     """
     if nr in _NO_WRITES:
         return []
+    plan = _WRITE_PLANS.get(nr)
+    if plan is not None and type(args) is tuple and len(args) == 6:
+        return plan(args, result)
     a = [int(x) & MASK64 for x in args]
     a += [0] * (6 - len(a))
     res = signed(int(result))
@@ -1082,6 +1085,12 @@ def entry_inputs(nr: int, args: Iterable[int], mem: Memory) -> list[tuple[int, b
     """
     if nr in _NO_INPUTS:
         return []
+    strings = _STRING_INPUTS.get(nr)
+    if strings is not None and type(args) is tuple and len(args) == 6:
+        out = []
+        for i in strings:
+            _grab_str(out, mem, args[i])
+        return out
     a = [int(x) & MASK64 for x in args]
     a += [0] * (6 - len(a))
     si = info(nr)
@@ -1190,6 +1199,63 @@ _NO_INPUTS = frozenset(
 _NO_WRITES = frozenset(
     si.nr for si in SYSCALLS.values()
     if si.name not in _RULES and not any(arg.kind in _GENERIC_KINDS for arg in si.args))
+
+
+# The hot path, precompiled from the table: calls whose only inputs are
+# strings (readlink, openat, newfstatat, access...) read just those, and calls
+# that write one fixed struct (the stat family) or one result-sized buffer
+# (read, readlink, getdents64...) get their range without the interpreter.
+# tests/test_syscalls.py checks them against the general rules on every call
+# they cover.
+_STRING_INPUTS: dict[int, tuple[int, ...]] = {
+    si.nr: tuple(i for i, arg in enumerate(si.args) if arg.kind in ("path", "str"))
+    for si in SYSCALLS.values()
+    if si.nr not in _NO_INPUTS and si.name not in _ENTRY_NAMES
+    and all(arg.kind in ("path", "str") or arg.kind not in _ENTRY_KINDS for arg in si.args)
+}
+
+
+def _struct_plan(i: int, size: int) -> Callable[[Iterable[int], int], list[tuple[int, int]]]:
+    def plan(args: Any, result: int) -> list[tuple[int, int]]:
+        addr = args[i] & MASK64
+        if not addr or -4096 < signed(result) < 0:
+            return []
+        return [(addr, size)]
+    return plan
+
+
+def _obuf_plan(i: int, unit: int, cap: int) -> Callable[[Iterable[int], int], list[tuple[int, int]]]:
+    def plan(args: Any, result: int) -> list[tuple[int, int]]:
+        addr = args[i] & MASK64
+        r = signed(result)
+        if not addr or r <= 0:
+            return []
+        n = r * unit
+        if cap >= 0:
+            n = min(n, (args[cap] & MASK64) * unit)
+        n = min(n, 1 << 26)
+        return [(addr, n)] if n > 0 else []
+    return plan
+
+
+def _write_plans() -> dict[int, Callable[[Iterable[int], int], list[tuple[int, int]]]]:
+    plans = {}
+    for si in SYSCALLS.values():
+        if si.name in _RULES or si.nr in _NO_WRITES:
+            continue
+        writing = [(i, arg) for i, arg in enumerate(si.args) if arg.kind in _GENERIC_KINDS]
+        if len(writing) != 1:
+            continue
+        i, arg = writing[0]
+        if arg.kind in ("out", "inout") and STRUCT_SIZES.get(arg.param):
+            plans[si.nr] = _struct_plan(i, min(STRUCT_SIZES[arg.param], 1 << 26))
+        elif arg.kind == "obuf":
+            unit, cap = _OBUF.get(si.name, (1, -1))
+            plans[si.nr] = _obuf_plan(i, unit, cap)
+    return plans
+
+
+_WRITE_PLANS = _write_plans()
 
 
 __all__ = [
