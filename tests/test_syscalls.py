@@ -129,7 +129,7 @@ class _Mem:
 
 
 def test_precompiled_plans_give_what_the_rules_give() -> None:
-    """The hot path's plans (string inputs, one struct or buffer written)
+    """The hot path's plans (string and buffer inputs, one struct or buffer written)
     against the general interpreter, which a list of arguments takes, on every
     call they cover."""
     import random
@@ -139,8 +139,8 @@ def test_precompiled_plans_give_what_the_rules_give() -> None:
     results = [0, 1, 7, 144, 4095, 1 << 20, 1 << 40, (1 << 64) - 1, (1 << 64) - 4095, (1 << 64) - 4096,
                (1 << 64) - 5000, -2, -4095, -5000]
     mem = _Mem()
-    assert syscalls._WRITE_PLANS and syscalls._STRING_INPUTS
-    for nr in set(syscalls._WRITE_PLANS) | set(syscalls._STRING_INPUTS):
+    assert syscalls._WRITE_PLANS and syscalls._INPUT_PLANS
+    for nr in set(syscalls._WRITE_PLANS) | set(syscalls._INPUT_PLANS):
         for _ in range(200):
             args = tuple(rnd.choice(words) + rnd.choice((0, 0, 8, 7 * rnd.randrange(1, 1000))) for _ in range(6))
             res = rnd.choice(results)

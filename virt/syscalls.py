@@ -1085,11 +1085,16 @@ def entry_inputs(nr: int, args: Iterable[int], mem: Memory) -> list[tuple[int, b
     """
     if nr in _NO_INPUTS:
         return []
-    strings = _STRING_INPUTS.get(nr)
-    if strings is not None and type(args) is tuple and len(args) == 6:
-        out = []
-        for i in strings:
-            _grab_str(out, mem, args[i])
+    plan = _INPUT_PLANS.get(nr)
+    if plan is not None and type(args) is tuple and len(args) == 6:
+        out: list[tuple[int, bytes]] = []
+        for i, preview in plan:
+            if preview:  # a buffer the call reads: its first bytes
+                v = args[i] & MASK64
+                if v:
+                    _grab(out, mem, v, min(args[i + 1] & MASK64 if i < 5 else BUF_PREVIEW, BUF_PREVIEW))
+            else:
+                _grab_str(out, mem, args[i])
         return out
     a = [int(x) & MASK64 for x in args]
     a += [0] * (6 - len(a))
@@ -1202,16 +1207,16 @@ _NO_WRITES = frozenset(
 
 
 # The hot path, precompiled from the table: calls whose only inputs are
-# strings (readlink, openat, newfstatat, access...) read just those, and calls
+# strings and buffers (readlink, openat, newfstatat, write...) read just those, and calls
 # that write one fixed struct (the stat family) or one result-sized buffer
 # (read, readlink, getdents64...) get their range without the interpreter.
 # tests/test_syscalls.py checks them against the general rules on every call
 # they cover.
-_STRING_INPUTS: dict[int, tuple[int, ...]] = {
-    si.nr: tuple(i for i, arg in enumerate(si.args) if arg.kind in ("path", "str"))
+_INPUT_PLANS: dict[int, tuple[tuple[int, bool], ...]] = {
+    si.nr: tuple((i, arg.kind == "ibuf") for i, arg in enumerate(si.args) if arg.kind in ("path", "str", "ibuf"))
     for si in SYSCALLS.values()
-    if si.nr not in _NO_INPUTS and si.name not in _ENTRY_NAMES
-    and all(arg.kind in ("path", "str") or arg.kind not in _ENTRY_KINDS for arg in si.args)
+    if si.nr not in _NO_INPUTS and si.name not in _ENTRY_NAMES and si.name != "msgsnd"
+    and all(arg.kind in ("path", "str", "ibuf") or arg.kind not in _ENTRY_KINDS for arg in si.args)
 }
 
 
