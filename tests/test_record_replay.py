@@ -327,6 +327,22 @@ def test_ns_last_pid_is_virtual(scribe, tmp_path):
     assert open("/proc/sys/kernel/ns_last_pid").read() != "41\n" or before == "41\n"
 
 
+def _writes_as_the_table_says(trace: Path, names: tuple[str, ...]) -> int:
+    """Each event of these calls wrote the ranges the table's general rules
+    give (a list of arguments takes them, not the precompiled plans); how many."""
+    from traces import Syscall, TraceReader
+    from virt import syscalls as S
+
+    nrs = {S.NR[n] for n in names}
+    seen = 0
+    with TraceReader(trace) as r:
+        for ev in r:
+            if type(ev) is Syscall and ev.nr in nrs:
+                seen += 1
+                assert [(a, len(d)) for a, d in ev.writes] == S.written_ranges(ev.nr, list(ev.args), ev.result, None)
+    return seen
+
+
 def test_time_calls_answered_by_the_recorder(guest, scribe, tmp_path):
     """clock_gettime of shared clocks, gettimeofday and time are answered at
     the seccomp stop: same results and errors as the kernel's (NULL and
@@ -334,23 +350,13 @@ def test_time_calls_answered_by_the_recorder(guest, scribe, tmp_path):
     events the exit stop would have made, and replay prints the same."""
     import re
 
-    from traces import Syscall, TraceReader
-    from virt import syscalls as S
-
     exe = str(guest("clocks"))
     rec, trace = record_replay(scribe, tmp_path, exe)
     native = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
     assert re.sub(r"\d+", "N", rec.stdout) == re.sub(r"\d+", "N", native)
     assert "clock_gettime(MONOTONIC, read-only) = -1 Bad address" in rec.stdout
     assert "monotonic ok" in rec.stdout
-    times = {S.NR[n] for n in ("clock_gettime", "gettimeofday", "time")}
-    seen = 0
-    with TraceReader(trace) as r:
-        for ev in r:
-            if type(ev) is Syscall and ev.nr in times:
-                seen += 1
-                assert [(a, len(d)) for a, d in ev.writes] == S.written_ranges(ev.nr, ev.args, ev.result, None)
-    assert seen > 2000
+    assert _writes_as_the_table_says(trace, ("clock_gettime", "gettimeofday", "time")) > 2000
 
 
 def test_time_namespace_child_reads_its_own_clock(guest, scribe, tmp_path):
@@ -397,9 +403,6 @@ def test_stat_and_readlink_give_what_the_kernel_gives(guest, scribe, tmp_path):
     turned nobody is refused what root may see); replay prints the same; each
     event writes what the table says the kernel wrote; and readlink of
     /proc/self gives the virtual pid, whole or cut short."""
-    from traces import Syscall, TraceReader
-    from virt import syscalls as S
-
     _lookup_tree(tmp_path)
     exe = str(guest("lookups"))
     native = subprocess.run([exe], capture_output=True, text=True, cwd=tmp_path)
@@ -411,11 +414,4 @@ def test_stat_and_readlink_give_what_the_kernel_gives(guest, scribe, tmp_path):
     assert "read-only page still zero: 1" in rec.stdout
     if os.getuid() == 0:
         assert "stat priv/x = -1 Permission denied" in rec.stdout.split("-- as nobody")[1]
-    nrs = {S.NR[n] for n in ("stat", "lstat", "fstat", "newfstatat", "readlink", "readlinkat")}
-    n = 0
-    with TraceReader(trace) as r:
-        for ev in r:
-            if type(ev) is Syscall and ev.nr in nrs:
-                n += 1
-                assert [(a, len(d)) for a, d in ev.writes] == S.written_ranges(ev.nr, ev.args, ev.result, None)
-    assert n > 250
+    assert _writes_as_the_table_says(trace, ("stat", "lstat", "fstat", "newfstatat", "readlink", "readlinkat")) > 250
