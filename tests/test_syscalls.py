@@ -109,36 +109,19 @@ def test_classes_like_strace() -> None:
     assert "statfs" in BY_NAME["statfs"].classes and "fstatfs" in BY_NAME["fstatfs"].classes
 
 
-class _Mem:
-    """Memory whose contents follow from the address; some addresses unreadable."""
-
-    @staticmethod
-    def _check(addr: int) -> None:
-        from virt.memory import MemoryReadError
-
-        if addr % 7 == 0:
-            raise MemoryReadError(addr, 1, "test")
-
-    def read(self, addr: int, size: int) -> bytes:
-        self._check(addr)
-        return (addr.to_bytes(8, "little") * (size // 8 + 1))[:size]
-
-    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
-        self._check(addr)
-        return (b"/path/%x" % addr * (1 + addr % 3000))[:limit]
-
-
 def test_precompiled_plans_give_what_the_rules_give() -> None:
     """The hot path's plans (string and buffer inputs, one struct or buffer written)
     against the general interpreter, which a list of arguments takes, on every
     call they cover."""
     import random
 
+    from tests.test_decode import FuzzMemory
+
     rnd = random.Random(6)
     words = [0, 1, 3, 16, 255, 4096, 0x7FFF_F000, 0x7FFF_FFFF_E000, (1 << 64) - 100, (1 << 63) + 5, 0xFFFF_FF9C]
     results = [0, 1, 7, 144, 4095, 1 << 20, 1 << 40, (1 << 64) - 1, (1 << 64) - 4095, (1 << 64) - 4096,
                (1 << 64) - 5000, -2, -4095, -5000]
-    mem = _Mem()
+    mem = FuzzMemory(b"/path/to/x\0", fail=True)  # some addresses unreadable
     assert syscalls._WRITE_PLANS and syscalls._INPUT_PLANS
     for nr in set(syscalls._WRITE_PLANS) | set(syscalls._INPUT_PLANS):
         for _ in range(200):

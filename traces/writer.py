@@ -376,24 +376,20 @@ class TraceWriter:
             out = self._cctx.multi_compress_to_buffer(payloads, threads=0)
             frames = [out[i].tobytes() for i in range(len(out))]
         records: list[list[bytes]] = []
-        done: list[Any] = []  # what each record was: a blob's digest, a chunk's (first, count)
-        blobs = self._blobs
         for job, payload, frame in zip(jobs, payloads, frames):
             if job[0] == "blob":
                 digest = job[1]
                 head = F.pack_record_header(F.TAG_BLOB, len(digest) + len(frame), 0, len(payload), 0)
                 records.append([head, digest, frame])
-                done.append(digest)
             else:
                 first, count = job[2], len(job[3])
                 records.append([F.pack_record_header(F.TAG_CHUNK, len(frame), len(payload), first, count), frame])
-                done.append((first, count))
         offsets, error = self._write_records(records)
-        for offset, what in zip(offsets, done):
-            if type(what) is bytes:
-                blobs[what] = offset
+        for offset, job in zip(offsets, jobs):  # those on disk
+            if job[0] == "blob":
+                self._blobs[job[1]] = offset
             else:
-                first, count = what
+                first, count = job[2], len(job[3])
                 self._chunk_offsets.append(offset)
                 self._chunk_first.append(first)
                 self._chunk_count.append(count)

@@ -1090,9 +1090,7 @@ def entry_inputs(nr: int, args: Iterable[int], mem: Memory) -> list[tuple[int, b
         out: list[tuple[int, bytes]] = []
         for i, preview in plan:
             if preview:  # a buffer the call reads: its first bytes
-                v = args[i] & MASK64
-                if v:
-                    _grab(out, mem, v, min(args[i + 1] & MASK64 if i < 5 else BUF_PREVIEW, BUF_PREVIEW))
+                _grab(out, mem, args[i], min(args[i + 1] & MASK64 if i < 5 else BUF_PREVIEW, BUF_PREVIEW))
             else:
                 _grab_str(out, mem, args[i])
         return out
