@@ -108,6 +108,8 @@ def _signal_pending(tid: int) -> bool:
 
 
 class Recorder(Vee):
+    traps_rdtsc = True  # determinism.child_setup; recorded in signal()
+
     def __init__(self, writer: TraceWriter) -> None:
         super().__init__()
         self.w = writer

@@ -149,6 +149,7 @@ def describe(ev: Any) -> str:
 
 
 class Replayer(Vee):
+    traps_rdtsc = True  # determinism.child_setup; fed from the trace in signal()
     # File mappings from files of the recorded bytes (see _open_recorded_bytes).
     map_files = True
 

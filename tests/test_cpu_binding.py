@@ -1,5 +1,6 @@
-"""Record and replay bind scribe and the program to one CPU (virt/cpus.py);
-the program still sees its own CPU mask (tests/guests/affinity.c)."""
+"""Run, record and replay bind scribe and the program to one CPU
+(virt/cpus.py); the program still sees its own CPU mask
+(tests/guests/affinity.c)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def affinity(guest):
 def test_the_program_sees_the_mask_it_would_see_without_scribe(affinity, scribe, tmp_path):
     native = subprocess.run([affinity], capture_output=True, text=True, timeout=T)
     assert native.returncode == 0
+    run = scribe("run", "--", affinity, timeout=T)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == native.stdout
     trace = tmp_path / "a.scribe"
     rec = scribe("record", "-q", "-o", str(trace), "--", affinity, timeout=T)
     assert rec.returncode == 0, rec.stderr
@@ -57,11 +61,12 @@ def _real_child_mask(cmd: list[str]) -> str:
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to bind")
-def test_record_binds_the_program_to_one_cpu(affinity, tmp_path):
-    out = str(tmp_path / "w.scribe")
-    bound = _real_child_mask(scribe_cmd("record", "-q", "-o", out, "--", affinity, "wait"))
+@pytest.mark.parametrize("how", ["record", "run"])
+def test_scribe_binds_the_program_to_one_cpu(affinity, tmp_path, how):
+    opts = ["-q", "-o", str(tmp_path / "w.scribe")] if how == "record" else []
+    bound = _real_child_mask(scribe_cmd(how, *opts, "--", affinity, "wait"))
     assert bound.isdigit() and int(bound) in os.sched_getaffinity(0)
-    free = _real_child_mask(scribe_cmd("record", "--no-bind-cpu", "-q", "-o", out, "--", affinity, "wait"))
+    free = _real_child_mask(scribe_cmd(how, "--no-bind-cpu", *opts, "--", affinity, "wait"))
     with open("/proc/self/status") as f:
         mine = [ln for ln in f if ln.startswith("Cpus_allowed_list")][0].split()[1]
     assert free == mine

@@ -5,7 +5,10 @@ and the tracer waits for it, so every stop is a hand-over between the two.
 On two CPUs each hand-over wakes a sleeping CPU with an inter-processor
 interrupt (under a hypervisor, a VM exit as well); on one CPU it is a plain
 context switch. Bound, recording and replaying took 0.4-0.9 of their
-unbound time here (rr binds to one CPU for the same reason).
+unbound time here (rr binds to one CPU for the same reason). `scribe run`
+does not serialize its tracees, but most of what a program does under it
+is stops too: bound, its benchmark workloads took 0.2-0.95 of their unbound
+time; only a program that computes in parallel loses (--no-bind-cpu).
 
 What the program sees stays what it would see without scribe: the VEE
 answers sched_getaffinity with the mask scribe was started with, keeps the

@@ -274,6 +274,9 @@ class Interceptor:
     """Policy hooks; the default implementation lets everything run as is."""
 
     tracer: "Tracer"
+    # The program runs with rdtsc trapped (its setup did PR_SET_TSC) and the
+    # policy emulates it; the tracer then traps it as well while bound.
+    traps_rdtsc = False
 
     def trace_set(self) -> Iterable[int]:
         """Syscall numbers the seccomp filter must stop on."""
@@ -327,10 +330,9 @@ class Tracer:
         self.ic = interceptor
         interceptor.tracer = self
         self.use_seccomp = use_seccomp
-        # Record and replay run one tracee at a time: tracer and tracees on
-        # one CPU hand over without waking another CPU (virt/cpus.py), and
-        # with rdtsc trapped in the tracer thread as in the tracees (their
-        # setup traps it), without a CR4 write either (virt/notsc.py).
+        # Tracer and tracees on one CPU hand over without waking another CPU
+        # (virt/cpus.py); where the tracees trap rdtsc, the tracer thread
+        # traps it too, so a hand-over writes no CR4 either (virt/notsc.py).
         self.binding: CpuBinding | None = CpuBinding() if bind_cpu else None
         self.tracees: dict[int, Tracee] = {}
         self.unknown_stops: dict[int, int] = {}   # new tids whose parent event has not come
@@ -474,7 +476,8 @@ class Tracer:
     # -- the loop -----------------------------------------------------------
     def run(self) -> int:
         """Trace until every tracee is gone; return the first process's status."""
-        tsc = TscOff() if self.binding is not None and self.binding.bound else nullcontext()
+        bound = self.binding is not None and self.binding.bound
+        tsc = TscOff() if bound and self.ic.traps_rdtsc else nullcontext()
         with tsc:
             if self.on_tick is None:
                 return self._loop()
