@@ -102,6 +102,11 @@ LOOKAHEAD_LIMIT = 100_000
 BLOB_CACHE = 128 << 20
 
 
+def _thread_of(ev: Any) -> int | None:
+    """The thread whose next event `ev` can be (Exit events: none)."""
+    return None if isinstance(ev, Exit) else getattr(ev, "tid", None)
+
+
 class _Live:
     """The live call as text, made only if a report needs it."""
 
@@ -160,6 +165,9 @@ class Replayer(Vee):
         self.r = reader
         self.it: Iterator[tuple[int, Any]] = reader.events()
         self.buf: collections.deque[tuple[int, Any]] = collections.deque()
+        # The same events by thread, in order (Exit events and events of no
+        # thread left out): a thread's next event without a walk of `buf`.
+        self.own: dict[int, collections.deque[tuple[int, Any]]] = {}
         self.exhausted = False
         self.by_vtid: dict[int, Tracee] = {}
         self.parked: dict[int, Callable[[int, Any], None]] = {}
@@ -193,11 +201,18 @@ class Replayer(Vee):
         if self.exhausted:
             return False
         try:
-            self.buf.append(next(self.it))
-            return True
+            item = next(self.it)
         except StopIteration:
             self.exhausted = True
             return False
+        self.buf.append(item)
+        tid = _thread_of(item[1])
+        if tid is not None:
+            own = self.own.get(tid)
+            if own is None:
+                own = self.own[tid] = collections.deque()
+            own.append(item)
+        return True
 
     def rewind_stream(self) -> None:
         """A copy of this replayer (a checkpoint) reads on from where it was."""
@@ -210,17 +225,30 @@ class Replayer(Vee):
         return self.buf[0]
 
     def next_of(self, vtid: int) -> tuple[int, Any] | None:
-        for item in self.buf:
-            if getattr(item[1], "tid", None) == vtid and not isinstance(item[1], Exit):
-                return item
+        """Thread vtid's next event (not an Exit), reading on as far as the
+        lookahead allows; None if it lies beyond."""
+        own = self.own.get(vtid)
+        if own:
+            return own[0]
         while len(self.buf) < LOOKAHEAD_LIMIT and self._fill():
             item = self.buf[-1]
-            if getattr(item[1], "tid", None) == vtid and not isinstance(item[1], Exit):
+            if _thread_of(item[1]) == vtid:
                 return item
         return None
 
+    def _take(self, item: tuple[int, Any]) -> None:
+        """`item` leaves the buffer: it is its thread's next event."""
+        tid = _thread_of(item[1])
+        if tid is not None:
+            own = self.own[tid]
+            assert own[0] is item
+            own.popleft()
+            if not own:
+                del self.own[tid]
+
     def consume(self) -> tuple[int, Any]:
         item = self.buf.popleft()
+        self._take(item)
         self.consumed = item[0] + 1
         if self.on_event is not None:
             self.on_event(*item)
@@ -305,6 +333,8 @@ class Replayer(Vee):
         return not tr.unknown_stops and all(t.held for t in tr.tracees.values())
 
     def _check_stuck(self) -> None:
+        if self.runner is not None and not self.runner.held:
+            return  # it is running: nothing is stuck
         if self.stop_before is not None:
             h = self.head()
             if h is not None and h[0] >= self.stop_before:
@@ -828,10 +858,11 @@ class Replayer(Vee):
         expected = t.policy.get("expect_signal")
         if expected == signo:
             t.policy.pop("expect_signal", None)
-            i = self._next_signal(t)
-            if i is not None:
-                n, sev = self.buf[i]
-                del self.buf[i]
+            item = self._next_signal(t)
+            if item is not None:
+                n, sev = item
+                self.buf.remove(item)
+                self._take(item)
                 self.consumed = max(self.consumed, n + 1)
                 if self.on_event is not None:
                     self.on_event(n, sev)
@@ -862,8 +893,8 @@ class Replayer(Vee):
             return 0
         return 0  # a real asynchronous signal: the trace says when signals come
 
-    def _next_signal(self, t: Tracee) -> int | None:
-        """Index in the buffer of the Signal for t that comes next, if any.
+    def _next_signal(self, t: Tracee) -> tuple[int, Signal] | None:
+        """The Signal for t that comes next, if any.
 
         It came right after t's last event. Events of other domains, recorded
         meanwhile, may lie between (they do not see t's signal), so a trace
@@ -871,22 +902,21 @@ class Replayer(Vee):
         takes t's own next event; an older one, recorded one tracee at a
         time, the next event of all (past Exit events)."""
         vtid = t.vtid
-        own = self.signal_marks
-        i = 0
-        while True:
-            if i >= len(self.buf):
-                if i >= LOOKAHEAD_LIMIT or not self._fill():
-                    return None
-            ev = self.buf[i][1]
-            if isinstance(ev, Exit) or (own and getattr(ev, "tid", None) != vtid):
-                i += 1
-                continue
-            return i if isinstance(ev, Signal) and ev.tid == vtid else None
+        if self.signal_marks:
+            item = self.next_of(vtid)
+        else:
+            item = next((it for it in self.buf if not isinstance(it[1], Exit)), None)
+            while item is None and len(self.buf) < LOOKAHEAD_LIMIT and self._fill():
+                if not isinstance(self.buf[-1][1], Exit):
+                    item = self.buf[-1]
+        if item is not None and isinstance(item[1], Signal) and item[1].tid == vtid:
+            return item
+        return None
 
     def _chain_signals(self, t: Tracee) -> None:
-        i = self._next_signal(t)
-        if i is not None:
-            signo = self.buf[i][1].signo
+        item = self._next_signal(t)
+        if item is not None:
+            signo = item[1].signo
             t.policy["expect_signal"] = signo
             P.tgkill(t.tgid, t.tid, signo)
 
