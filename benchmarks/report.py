@@ -270,7 +270,7 @@ def markdown(result: dict[str, Any], plot_names: list[str]) -> str:
         f"- scribe commit: {m['scribe_commit']}", f"- repetitions: {result.get('reps')}, "
         f"run time {result.get('elapsed_s', 0):.0f} s",
         "- scribe as installed: its bytecode compiled first, and run without the editable "
-        "install's import hook (run.compile_bytecode, run.scribe_cmd); record and replay bound to "
+        "install's import hook (run.compile_bytecode, run.scribe_cmd); run, record and replay bound to "
         "one CPU (their default)",
         "", "## Contenders", "",
     ]

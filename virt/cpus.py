@@ -7,8 +7,9 @@ interrupt (under a hypervisor, a VM exit as well); on one CPU it is a plain
 context switch. Bound, recording and replaying took 0.4-0.9 of their
 unbound time here (rr binds to one CPU for the same reason). `scribe run`
 does not serialize its tracees, but most of what a program does under it
-is stops too: bound, its benchmark workloads took 0.2-0.95 of their unbound
-time; only a program that computes in parallel loses (--no-bind-cpu).
+is stops too: bound, five of the seven benchmark workloads took 0.22-0.93
+of their unbound time; make -j2 and tar+gzip, which compute side by side,
+1.03; two processes that only compute 1.8 (for those: --no-bind-cpu).
 
 What the program sees stays what it would see without scribe: the VEE
 answers sched_getaffinity with the mask scribe was started with, keeps the
