@@ -12,6 +12,8 @@ import functools
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ try:  # the parts the TUI builds on are written concurrently; skip only if absen
     from traces import TraceReader, TraceWriter  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the checkout
     pytest.skip(f"traces/virt API not available yet: {exc}", allow_module_level=True)
+
+from textual.worker import WorkerState
 
 from scribe import exitcodes
 from tui.app import ScribeApp
@@ -125,6 +129,7 @@ async def test_first_screen_and_navigation(demo: Demo) -> None:
 @sync
 async def test_detail_panel_shows_args_result_bytes_and_fd_path(demo: Demo) -> None:
     app = ScribeApp(demo.path)
+    app.fd_delay = 0  # the fd path is asserted: resolve it at once, not on a timer
     async with app.run_test(size=SIZE) as pilot:
         app.event_list.move_to_event(demo.read_event)
         await settle(app, pilot)
@@ -142,6 +147,41 @@ async def test_detail_panel_shows_args_result_bytes_and_fd_path(demo: Demo) -> N
         await settle(app, pilot)
         text = app.detail.text
         assert "5120 bytes (blob)" in text and "more bytes" in text
+
+
+@sync
+async def test_a_worker_that_finishes_after_quit_is_dropped(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.model
+
+    app = ScribeApp(demo.path)
+    app.fd_delay = 0
+    started = threading.Event()
+    real = tui.model.resolve_fds
+
+    def resolve_after_quit(*args: Any, **kwargs: Any) -> dict[int, str]:
+        started.set()
+        for _ in range(5000):  # until the detail panel is taken down (at most 5 s)
+            if panel and not panel[0].is_attached:
+                break
+            time.sleep(0.001)
+        return real(*args, **kwargs)
+
+    panel: list[Any] = []
+    monkeypatch.setattr(tui.model, "resolve_fds", resolve_after_quit)
+    # a worker can pass its last is_cancelled check just before the quit
+    # cancels it; not cancelling at all makes that window certain
+    monkeypatch.setattr(app.workers, "cancel_all", lambda: None)
+    async with app.run_test(size=SIZE) as pilot:
+        panel.append(app.detail)
+        app.event_list.move_to_event(demo.read_event)
+        await pilot.pause()
+        assert await asyncio.to_thread(started.wait, 5)
+        (worker,) = [w for w in app.workers if w.group == "fds"]
+    for _ in range(500):  # the app has shut down; the worker ends after it
+        if worker.is_finished:
+            break
+        await asyncio.sleep(0.01)
+    assert worker.state == WorkerState.SUCCESS, worker.error
 
 
 @sync

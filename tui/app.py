@@ -175,10 +175,10 @@ class ScribeApp(App[None]):
     @work(thread=True, exclusive=True, group="processes")
     def _load_processes(self) -> None:
         """An incomplete trace has no footer table: rebuild it off the UI thread."""
-        self.call_from_thread(self._set_busy, "reading the process table")
+        self._from_worker(self._set_busy, "reading the process table")
         with self.model.open_reader() as reader:
             processes = list(reader.processes)
-        self.call_from_thread(self._processes_loaded, processes)
+        self._from_worker(self._processes_loaded, processes)
 
     def _processes_loaded(self, processes: list[Any]) -> None:
         self.model.set_processes(processes)
@@ -221,6 +221,22 @@ class ScribeApp(App[None]):
         self.busy = text
         self._update_status()
 
+    def _from_worker(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run callback with args on the UI thread, for a worker thread.
+
+        A worker can finish after the user quit: by then the widgets are
+        being taken down and the result has nowhere to go, so it is dropped.
+        """
+
+        def unless_closing() -> None:
+            if self.is_running:
+                callback(*args)
+
+        try:
+            self.call_from_thread(unless_closing)
+        except RuntimeError:  # the app's loop is gone
+            pass
+
     def _progress(self, what: str, total: int) -> Callable[[int], None]:
         """A throttled progress callback for a worker thread."""
 
@@ -230,10 +246,7 @@ class ScribeApp(App[None]):
                 return
             self._last_progress = now
             pct = f" {100 * done // total}%" if total else ""
-            try:
-                self.call_from_thread(self._set_busy, f"{what}{pct}")
-            except Exception:  # noqa: BLE001 - app closing
-                pass
+            self._from_worker(self._set_busy, f"{what}{pct}")
 
         return report
 
@@ -516,7 +529,7 @@ class ScribeApp(App[None]):
             )
         if worker.is_cancelled:
             return
-        self.call_from_thread(self._found, what, index, row, wrapped)
+        self._from_worker(self._found, what, index, row, wrapped)
 
     def _found(self, what: str, index: Any, row: int | None, wrapped: bool) -> None:
         self._set_busy("")
@@ -542,7 +555,7 @@ class ScribeApp(App[None]):
             )
         if index is None or worker.is_cancelled:
             return
-        self.call_from_thread(self._filter_done, text, index)
+        self._from_worker(self._filter_done, text, index)
 
     def _filter_done(self, text: str, index: array) -> None:
         self.filter_text = text
@@ -560,7 +573,7 @@ class ScribeApp(App[None]):
             paths = resolve_fds(reader, event_no, pid, fds, self.model.tid_to_pid, self.model.parent_of,
                                 cancelled=lambda: worker.is_cancelled)
         if not worker.is_cancelled:
-            self.call_from_thread(self._fd_paths_ready, event_no, paths)
+            self._from_worker(self._fd_paths_ready, event_no, paths)
 
     def _fd_paths_ready(self, event_no: int, paths: dict[int, str]) -> None:
         self.detail.set_fd_paths(event_no, paths)
