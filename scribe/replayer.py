@@ -20,8 +20,10 @@ tid, expected vs actual).
 Host independence: recorded executables (and their ELF interpreter) are run
 from private copies when this machine's files differ or are gone; the copy's
 path has the same length as the original so the new stack has exactly the
-recorded layout. File mappings are replayed as anonymous mappings filled
-with the recorded bytes.
+recorded layout. A file mapping maps this machine's file where its bytes
+in the mapped range are the recorded ones (the SHA-256 of the blob says so);
+otherwise it maps a private file of the recorded bytes, or anonymous memory
+they are written into.
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ EXECVEAT = nr("execveat")
 MMAP = nr("mmap")
 MAP_ANONYMOUS = 0x20
 OPENAT, CLOSE = nr("openat"), nr("close")
+OPENS = frozenset({nr("open"), nr("openat"), nr("openat2"), nr("creat")})
 AT_FDCWD = (1 << 64) - 100
 O_RDONLY_CLOEXEC = 0o2000000
-# A file mapping this large, of bytes mapped before in this replay (a shared
-# library in every exec), is mapped from a file holding the recorded bytes,
-# opened in the tracee for the call; the first time, or when smaller, the
+# A file mapping this large is mapped from a file opened in the tracee for
+# the call: this machine's file at the absolute path the program opened, if
+# it holds the recorded bytes in that range; else, for bytes mapped before in
+# this replay, a private file of them. The first time, or when smaller, the
 # bytes are written in: that costs less than the file and two more calls.
 MAP_FILE_MIN = 64 * 1024
 MAP_FIXED = 0x10
@@ -177,7 +181,9 @@ class Replayer(Vee):
         self.echo = echo
         self.out = stdout if stdout is not None else sys.stdout.buffer
         self.err = stderr if stderr is not None else sys.stderr.buffer
-        self.fds: dict[int, dict[int, int]] = {}
+        # per process, fd -> what it stands for: 1 or 2 (our stdout or stderr,
+        # for echo), or the absolute path it was opened by (file mappings)
+        self.fds: dict[int, dict[int, int | str]] = {}
         self.tempfiles: list[str] = []
         self.notes: list[str] = []
         self.consumed = 0
@@ -185,6 +191,7 @@ class Replayer(Vee):
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
+        self._host_ranges: dict[tuple[int, ...], bytes] = {}  # file version, range -> digest
         self._blob_bytes = 0
         self.dying: set[Tracee] = set()
         # The tracee allowed to run user code (the recorder's token holder).
@@ -567,13 +574,13 @@ class Replayer(Vee):
         """Prepare an executed call; False: emulate it after all."""
         if t.nr == MMAP and not (t.args[3] & MAP_ANONYMOUS) and ev.result >= 0:
             # A file mapping: the same range, private, of the recorded bytes:
-            # a file of them, or anonymous memory they are written into.
-            fd = self._open_recorded_bytes(t, ev)
+            # a file that holds them, or anonymous memory they are written into.
+            opened = self._open_recorded_bytes(t, ev)
             t.set_arg(0, ev.result)
             flags = (t.args[3] & ~(0x03 | MAP_FIXED_NOREPLACE)) | MAP_PRIVATE | MAP_FIXED
-            t.set_arg(3, flags if fd is not None else flags | MAP_ANONYMOUS)
-            t.set_arg(4, fd if fd is not None else (1 << 64) - 1)
-            t.set_arg(5, 0)
+            t.set_arg(3, flags if opened is not None else flags | MAP_ANONYMOUS)
+            t.set_arg(4, opened[0] if opened is not None else (1 << 64) - 1)
+            t.set_arg(5, opened[1] if opened is not None else 0)
             return True
         if t.nr == MMAP and ev.result < 0:
             return False
@@ -596,19 +603,24 @@ class Replayer(Vee):
             t.set_arg(0, real)
         return True
 
-    def _open_recorded_bytes(self, t: Tracee, ev: Syscall) -> int | None:
+    def _open_recorded_bytes(self, t: Tracee, ev: Syscall) -> tuple[int, int] | None:
         """At a file mmap's entry: an fd, open in the tracee, on a file that
-        holds the bytes the recorded mapping showed (None: fill them in)."""
+        holds the recorded bytes of the mapping, and the offset to map them
+        from (None: fill them in)."""
         content = next((data for addr, data in ev.writes if addr == ev.result), None)
         if not self.map_files or not isinstance(content, BlobRef) or content.size < MAP_FILE_MIN:
             return None
-        path = self._blob_files.get(content.digest)
+        offset = ev.args[5]
+        path = self._host_file(t.vpid, ev.args[4] & 0xFFFFFFFF, offset, ev.args[1], content)
         if path is None:
-            if content.digest not in self._blob_files:
-                self._blob_files[content.digest] = None  # seen once
-                return None
-            path = self._private_file(self.data(content))
-            self._blob_files[content.digest] = path
+            offset = 0
+            path = self._blob_files.get(content.digest)
+            if path is None:
+                if content.digest not in self._blob_files:
+                    self._blob_files[content.digest] = None  # seen once
+                    return None
+                path = self._private_file(self.data(content))
+                self._blob_files[content.digest] = path
         try:
             name = t.scratch(path.encode() + b"\0")
             fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, O_RDONLY_CLOEXEC), at_seccomp_stop=True)
@@ -618,7 +630,16 @@ class Replayer(Vee):
         if fd < 0:
             return None
         t.policy["mapped"] = (ev.result, fd)
-        return fd
+        return fd, offset
+
+    def _host_file(self, vpid: int, fd: int, offset: int, length: int, content: BlobRef) -> str | None:
+        """The path the program opened fd by, if this machine's file there
+        holds the recorded bytes of the mapping: mapping it needs neither
+        the blob nor a copy of it."""
+        path = self.fds.get(vpid, {}).get(fd)
+        if isinstance(path, str) and host_file_holds(path, offset, length, content, self._host_ranges):
+            return path
+        return None
 
     def _close_in(self, t: Tracee, fd: int) -> None:
         """At an exit stop: close fd in the tracee; its registers stay as they are."""
@@ -960,6 +981,8 @@ class Replayer(Vee):
             self._dup(table, a[0] & 0xFFFFFFFF, a[1] & 0xFFFFFFFF)
         elif t.nr == FCNTL and a[1] in (0, 1030):
             self._dup(table, a[0] & 0xFFFFFFFF, res)
+        elif t.nr in OPENS and ev.reads and isinstance(ev.reads[0][1], bytes) and ev.reads[0][1][:1] == b"/":
+            table[res] = os.fsdecode(ev.reads[0][1].rstrip(b"\0"))
         elif S.info(t.nr).ret == "fd":
             table.pop(res, None)
         elif t.nr in (nr("pipe"), nr("pipe2"), nr("socketpair")):
@@ -969,7 +992,7 @@ class Replayer(Vee):
                     table.pop(fd, None)
 
     @staticmethod
-    def _dup(table: dict[int, int], old: int, new: int) -> None:
+    def _dup(table: dict[int, int | str], old: int, new: int) -> None:
         origin = table.get(old)
         if origin is None:
             table.pop(new, None)
@@ -1099,6 +1122,40 @@ def remove_files(paths: Iterable[str]) -> None:
             os.unlink(p)
         except OSError:
             pass
+
+
+def host_file_holds(path: str, offset: int, length: int, content: BlobRef,
+                    cache: dict[tuple[int, ...], bytes]) -> bool:
+    """Whether reading [offset, offset + length) of the file at path gives
+    the content of the blob (a file ending early gives fewer bytes, as the
+    recorder's read did). cache maps a file version and range to its digest."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, offset, length)
+        if key not in cache:
+            cache[key] = _digest_of_range(fd, offset, length)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return cache[key] == content.digest
+
+
+def _digest_of_range(fd: int, offset: int, length: int) -> bytes:
+    """blob_digest of pread(fd, length, offset), read a MiB at a time."""
+    h = hashlib.sha256()
+    end = offset + length
+    while offset < end:
+        block = os.pread(fd, min(1 << 20, end - offset), offset)
+        if not block:
+            break
+        h.update(block)
+        offset += len(block)
+    return h.digest()
 
 
 def _sha256_of(path: str) -> bytes | None:

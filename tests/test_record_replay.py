@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,62 @@ def test_replay_without_the_files_read(scribe, tmp_path):
     data.unlink()
     rep = scribe("replay", str(trace))
     assert rep.stdout == rec.stdout
+
+
+# `scribe replay -s TRACE`, printing what each host file check answered
+SPY_HOST_FILES = """
+import sys
+from scribe import cli, replayer
+real = replayer.host_file_holds
+def holds(*args):
+    answer = real(*args)
+    print(args[0], answer)
+    return answer
+replayer.host_file_holds = holds
+sys.exit(cli.main(["replay", "-s", sys.argv[1]]))
+"""
+
+
+def test_file_mapping_replays_the_recorded_bytes(guest, scribe, tmp_path):
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(256 << 10))
+    rec, trace = record_replay(scribe, tmp_path, str(guest("mapfile")), str(data), replays=1)
+    assert rec.returncode == 0, rec.stderr
+    # The file is unchanged: replay maps it (the blob is not needed).
+    spy = subprocess.run([sys.executable, "-c", SPY_HOST_FILES, str(trace)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert spy.returncode == 0, spy.stderr
+    assert f"{data} True" in spy.stdout.splitlines(), spy.stdout
+    # Changed in the mapped range (same size), then gone: the recorded bytes.
+    with open(data, "r+b") as f:
+        f.seek(100 << 10)
+        f.write(b"\0" * 4096)
+    for _ in range(2):
+        rep = scribe("replay", str(trace))
+        assert rep.stdout == rec.stdout and rep.returncode == 0, rep.stderr
+        data.unlink(missing_ok=True)
+
+
+def test_a_host_file_stands_for_a_blob_only_with_its_bytes(tmp_path):
+    from scribe.replayer import host_file_holds
+    from traces import BlobRef
+
+    def ref(b: bytes) -> BlobRef:
+        return BlobRef(hashlib.sha256(b).digest(), len(b))
+
+    lib = tmp_path / "lib.so"
+    body = os.urandom(300_000)
+    lib.write_bytes(body)
+    cache: dict = {}
+    assert host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), cache)
+    assert not host_file_holds(str(lib), 0, 100_000, ref(body[65536:165536]), cache)
+    # a mapping past the end of the file: the recorder read what there was
+    assert host_file_holds(str(lib), 262144, 1 << 20, ref(body[262144:]), cache)
+    assert not host_file_holds(str(lib), 262144, 1 << 20, ref(body[262144:] + b"\0"), cache)
+    lib.write_bytes(body[:70000] + b"x" + body[70001:])
+    assert not host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), {})
+    lib.unlink()
+    assert not host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), {})
 
 
 def test_record_default_directory_and_latest(scribe, tmp_path):
