@@ -97,21 +97,24 @@ static int killed(void) {
     if (c == 0) { volatile int *z = NULL; *z = 1; _exit(0); }
     w = waitpid(c, &st, 0);
     printf("segv child=%d waited=%d sig=%d\n", c, w, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    int p[2];
-    pipe(p);
+    int ready[2], never[2];
+    pipe(ready);
+    pipe(never);
     c = fork();
     if (c == 0) {
-        /* A thread group killed from outside while a thread blocks in a call. */
+        /* A thread group killed from outside while a thread blocks in a call
+         * (on a pipe of its own: reading the ready pipe, it could take its
+         * own byte before the parent does, and the parent would wait on). */
         pthread_t t;
         extern int pthread_create(pthread_t *, const void *, void *(*)(void *), void *);
         pthread_create(&t, NULL, spin, NULL);
-        write(p[1], "r", 1);
+        write(ready[1], "r", 1);
         char x;
-        read(p[0], &x, 1);
+        read(never[0], &x, 1);
         _exit(0);
     }
     char x;
-    read(p[0], &x, 1);
+    read(ready[0], &x, 1);
     kill(c, SIGTERM);
     w = waitpid(c, &st, 0);
     printf("threaded child=%d waited=%d sig=%d\n", c, w, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
