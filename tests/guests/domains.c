@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     pid_t child = fork();
     unsigned long n = 0;
     for (unsigned long i = 0; i < SPIN; i++) n += i & 3;
-    page[0] += 1;  /* both write the page */
+    __atomic_fetch_add(&page[0], 1, __ATOMIC_SEQ_CST);  /* both write the page */
     if (child == 0) {
         printf("child n=%lu\n", n);
         fflush(stdout);

@@ -41,13 +41,17 @@ static int orphan(void) {
 }
 
 static int daemonize(void) {
+    int p[2];
+    pipe(p);
     pid_t c = fork();
     if (c == 0) {
         pid_t sid = setsid();
         pid_t d = fork();
         if (d == 0) {
+            char x;
+            close(p[1]);
+            read(p[0], &x, 1);  /* EOF once main is gone: outlive it for sure */
             for (int i = 0; i < 2000 && getppid() != 0; i++) nap(1);
-            nap(50);  /* outlive main: scribe must wait for the last process */
             printf("daemon pid=%d ppid=%d sid=%d pgrp=%d getsid_leader=%d\n",
                    getpid(), getppid(), getsid(0), getpgrp(), getsid(sid));
             return 0;
@@ -55,6 +59,7 @@ static int daemonize(void) {
         printf("session leader pid=%d setsid=%d getsid=%d child=%d\n", getpid(), sid, getsid(0), d);
         _exit(0);
     }
+    close(p[0]);
     int st;
     waitpid(c, &st, 0);
     printf("main done\n");
