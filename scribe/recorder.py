@@ -94,6 +94,13 @@ def is_sync_fault(signo: int, siginfo: bytes) -> bool:
     return 0 < code < 0x80
 
 
+def file_version(st: os.stat_result, offset: int, length: int) -> tuple[int, ...]:
+    """What says a file range holds the bytes it held before: the file's
+    identity (device, inode), its modification and change times, its size,
+    and the range. Keys the recorder's and the replayer's caches of file bytes."""
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, offset, length)
+
+
 def _signal_pending(tid: int) -> bool:
     """A signal waits for the thread (or its process): the call was cut short
     by it, not only by our own PTRACE_INTERRUPT."""
@@ -525,7 +532,7 @@ class Recorder(Vee):
             return None
         try:
             st = os.fstat(fdn)
-            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, offset, length)
+            key = file_version(st, offset, length)
             ref = self._file_cache.get(key)
             if ref is not None:
                 return ref

@@ -40,7 +40,7 @@ import sys
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from scribe import determinism as D
-from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder
+from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import decode
 from virt import ptrace_api as P
@@ -1135,7 +1135,7 @@ def host_file_holds(path: str, offset: int, length: int, content: BlobRef,
         return False
     try:
         st = os.fstat(fd)
-        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, offset, length)
+        key = file_version(st, offset, length)
         if key not in cache:
             cache[key] = _digest_of_range(fd, offset, length)
     except OSError:
