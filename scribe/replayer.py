@@ -613,14 +613,9 @@ class Replayer(Vee):
         offset = ev.args[5]
         path = self._host_file(t.vpid, ev.args[4] & 0xFFFFFFFF, offset, ev.args[1], content)
         if path is None:
-            offset = 0
-            path = self._blob_files.get(content.digest)
+            offset, path = 0, self._private_copy(content)
             if path is None:
-                if content.digest not in self._blob_files:
-                    self._blob_files[content.digest] = None  # seen once
-                    return None
-                path = self._private_file(self.data(content))
-                self._blob_files[content.digest] = path
+                return None
         try:
             name = t.scratch(path.encode() + b"\0")
             fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, O_RDONLY_CLOEXEC), at_seccomp_stop=True)
@@ -631,6 +626,18 @@ class Replayer(Vee):
             return None
         t.policy["mapped"] = (ev.result, fd)
         return fd, offset
+
+    def _private_copy(self, content: BlobRef) -> str | None:
+        """A private file of the blob's bytes, made the second time they are
+        mapped in this replay (None the first time: they are written in)."""
+        path = self._blob_files.get(content.digest)
+        if path is None:
+            if content.digest not in self._blob_files:
+                self._blob_files[content.digest] = None  # seen once
+                return None
+            path = self._private_file(self.data(content))
+            self._blob_files[content.digest] = path
+        return path
 
     def _host_file(self, vpid: int, fd: int, offset: int, length: int, content: BlobRef) -> str | None:
         """The path the program opened fd by, if this machine's file there
