@@ -42,14 +42,17 @@ def expect_stop(tid: int, status: int, what: str) -> tuple[int, int]:
 
 
 def inject(tid: int, regs: P.Regs, nr: int, args: tuple[int, ...] = (), *,
-           at_seccomp_stop: bool) -> tuple[int, int | None]:
+           at_seccomp_stop: bool,
+           kept: list[tuple[int, bytes]] | None = None) -> tuple[int, int | None]:
     """Make the stopped task `tid` run syscall nr(args) and stop at its exit.
 
     `regs` are the task's registers to start from; rip must point just past
     a `syscall` instruction.  At a seccomp stop the pending call is replaced;
     from any other ptrace stop the task is sent back onto the instruction.
     Returns (result, tid of a new task the call created or None); the task
-    is left at the call's exit stop, with its registers changed.
+    is left at the call's exit stop, with its registers changed.  Signals
+    that arrive meanwhile go to `kept` as (signo, siginfo) when it is given
+    (recording must not lose them), and are dropped otherwise.
     """
     r = P.Regs.from_buffer_copy(bytes(regs))
     a = tuple(args) + (0,) * (6 - len(args))
@@ -80,6 +83,10 @@ def inject(tid: int, regs: P.Regs, nr: int, args: tuple[int, ...] = (), *,
                 entered = False
             else:
                 entered = True  # the syscall-entry stop; the exit stop is next
+        elif event == 0 and kept is not None:
+            info = P.getsiginfo(tid)
+            if info is not None:
+                kept.append((sig, info))
         # else: a signal or group stop; dropped, as replay drops every real signal
         P.syscall(tid, 0)
 

@@ -8,7 +8,9 @@ The filter is generated from a set of syscall numbers chosen by the policy
 - refuses foreign ABIs (int 0x80 i386 calls, x32 calls) with ENOSYS: their
   numbers mean other syscalls, so they would bypass translation;
 - makes the calls in `errno_set` (rseq, io_uring_setup: both bypass
-  interposition or introduce nondeterminism) fail with ENOSYS without a stop.
+  interposition or introduce nondeterminism) fail with ENOSYS without a stop;
+- lets some calls through from one instruction address (`allow_at`): the
+  time page's record path (virt/timepage.py), whose results it records itself.
 
 Each check is `jeq nr, 0, 1; ret` so no jump offset ever exceeds one
 instruction: the 8-bit BPF jump fields cannot reach across hundreds of checks.
@@ -27,6 +29,7 @@ X32_SYSCALL_BIT = 0x40000000
 # BPF opcodes
 BPF_LD_W_ABS = 0x20
 BPF_JEQ_K = 0x15
+BPF_JA = 0x05
 BPF_JGE_K = 0x35
 BPF_RET_K = 0x06
 
@@ -36,14 +39,19 @@ RET_ERRNO = 0x00050000
 
 _OFF_NR = 0
 _OFF_ARCH = 4
+_OFF_IP = 8  # seccomp_data.instruction_pointer: the address after the syscall instruction
 
 
 def _ins(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-def build_filter(trace_set: Iterable[int], errno_set: Iterable[int] = ()) -> bytes:
-    """Return the raw BPF program (array of struct sock_filter)."""
+def build_filter(trace_set: Iterable[int], errno_set: Iterable[int] = (),
+                 allow_at: Iterable[tuple[int, Iterable[int]]] = ()) -> bytes:
+    """Return the raw BPF program (array of struct sock_filter).
+
+    allow_at: (instruction pointer, syscall numbers) pairs that run without
+    a stop when made from that address."""
     prog = [
         _ins(BPF_LD_W_ABS, 0, 0, _OFF_ARCH),
         _ins(BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
@@ -52,6 +60,8 @@ def build_filter(trace_set: Iterable[int], errno_set: Iterable[int] = ()) -> byt
         _ins(BPF_JGE_K, 0, 1, X32_SYSCALL_BIT),
         _ins(BPF_RET_K, 0, 0, RET_ERRNO | errno.ENOSYS),
     ]
+    for ip, nrs in allow_at:
+        prog += _allow_at(ip, sorted(set(nrs)))
     for nr in sorted(set(errno_set)):
         prog.append(_ins(BPF_JEQ_K, 0, 1, nr))
         prog.append(_ins(BPF_RET_K, 0, 0, RET_ERRNO | errno.ENOSYS))
@@ -60,6 +70,26 @@ def build_filter(trace_set: Iterable[int], errno_set: Iterable[int] = ()) -> byt
         prog.append(_ins(BPF_RET_K, 0, 0, RET_TRACE))
     prog.append(_ins(BPF_RET_K, 0, 0, RET_ALLOW))
     return b"".join(prog)
+
+
+def _allow_at(ip: int, nrs: list[int]) -> list[bytes]:
+    """ALLOW for `nrs` made at `ip`; falls through with the number loaded."""
+    n = len(nrs)
+    reload = 7 + n  # index of the final load of the number
+    out = [
+        _ins(BPF_LD_W_ABS, 0, 0, _OFF_IP),
+        _ins(BPF_JEQ_K, 0, reload - 2, ip & 0xFFFFFFFF),
+        _ins(BPF_LD_W_ABS, 0, 0, _OFF_IP + 4),
+        _ins(BPF_JEQ_K, 0, reload - 4, ip >> 32),
+        _ins(BPF_LD_W_ABS, 0, 0, _OFF_NR),
+    ]
+    for i, nr in enumerate(nrs):
+        out.append(_ins(BPF_JEQ_K, n - i, 0, nr))  # to the ALLOW after the jump
+    out.append(_ins(BPF_JA, 0, 0, 1))
+    out.append(_ins(BPF_RET_K, 0, 0, RET_ALLOW))
+    out.append(_ins(BPF_LD_W_ABS, 0, 0, _OFF_NR))
+    assert len(out) == reload + 1
+    return out
 
 
 class _SockFprog(ctypes.Structure):

@@ -285,6 +285,10 @@ class Interceptor:
     def errno_set(self) -> Iterable[int]:
         return ()
 
+    def allow_at(self) -> Iterable[tuple[int, Iterable[int]]]:
+        """(instruction pointer, syscall numbers): run without a stop from there."""
+        return ()
+
     def syscall_entry(self, t: Tracee) -> int:
         return RUN
 
@@ -359,7 +363,7 @@ class Tracer:
             return None
         from virt import seccomp
 
-        return seccomp.build_filter(self.ic.trace_set(), self.ic.errno_set())
+        return seccomp.build_filter(self.ic.trace_set(), self.ic.errno_set(), self.ic.allow_at())
 
     def start(self, path: str, argv: list[str], env: dict[str, str], *,
               cwd: str | None = None, setup: Callable[[], None] | None = None,
