@@ -47,7 +47,8 @@ def handle(args: argparse.Namespace) -> int:
         out = tracedir.new_trace_path(cmd)
     # The version is known here: the writer need not ask importlib.metadata (~15 ms).
     header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__,
-              "signal_marks": 1}  # a signal delivered at a syscall entry is marked (replayer)
+              "signal_marks": 1,  # a signal delivered at a syscall entry is marked (replayer)
+              "time_page": 1}  # clock reads may be BUFFERED events (virt/timepage.py)
     try:
         writer = TraceWriter(out, header)
     except TraceError as exc:

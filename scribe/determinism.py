@@ -2,8 +2,10 @@
 
 - `child_setup`: runs in the first tracee before exec: no ASLR (personality),
   rdtsc/rdtscp trap with SIGSEGV (PR_SET_TSC) so they can be emulated.
-- `patch_auxv`: at the exec stop, hides the vDSO (AT_SYSINFO_EHDR becomes
-  AT_IGNORE, so time calls become syscalls) and finds the 16 AT_RANDOM bytes.
+- `patch_auxv`: at the exec stop, puts the time page in the vDSO's place
+  (AT_SYSINFO_EHDR points at it: clock reads are recorded without a stop),
+  or hides the vDSO (AT_IGNORE: time calls become syscalls), and finds the
+  16 AT_RANDOM bytes.
 - `decode_tsc`: recognises a trapped rdtsc/rdtscp at the faulting ip.
 - ELF helpers: the PT_INTERP of an executable, and a copy of it with the
   interpreter path replaced (replay runs recorded binaries, not the host's).
@@ -18,6 +20,7 @@ import os
 import struct
 
 from virt import ptrace_api as P
+from virt import timepage
 from virt.tracer import Tracee
 
 AT_NULL = 0
@@ -119,16 +122,37 @@ def auxv_entries(t: Tracee) -> tuple[int, list[tuple[int, int, int]]]:
     return sp, out
 
 
-def patch_auxv(t: Tracee) -> int:
-    """Hide the vDSO from the new image; return the address of the AT_RANDOM bytes."""
+def patch_auxv(t: Tracee, time_page: bool = False) -> tuple[int, tuple[int, int] | None]:
+    """Take the kernel's vDSO from the new image, at its exec stop: point
+    AT_SYSINFO_EHDR at the time page (virt/timepage.py) if `time_page`, or
+    hide it (AT_IGNORE). Returns the address of the AT_RANDOM bytes, and
+    (the auxv entry, the vDSO) when it points at the time page: the page
+    is put in at the execve's exit stop (`install_time_page`), where the
+    tracee can make calls."""
     _sp, entries = auxv_entries(t)
     rnd = 0
+    where = None
     for addr, typ, val in entries:
         if typ == AT_SYSINFO_EHDR:
-            t.write(addr, struct.pack("<Q", AT_IGNORE))
+            if time_page:
+                t.write(addr + 8, struct.pack("<Q", timepage.BASE))
+                where = (addr, val)
+            else:
+                t.write(addr, struct.pack("<Q", AT_IGNORE))
         elif typ == AT_RANDOM:
             rnd = val
-    return rnd
+    return rnd, where
+
+
+def install_time_page(t: Tracee, mode: int, where: tuple[int, int],
+                      kept: list[tuple[int, bytes]] | None = None) -> bool:
+    """At the execve's exit stop: map the time page in `mode`; if it cannot
+    be, hide the vDSO after all (the program has not run yet)."""
+    entry, vdso = where
+    if timepage.install(t, mode, vdso, kept):
+        return True
+    t.write(entry, struct.pack("<QQ", AT_IGNORE, 0))
+    return False
 
 
 def decode_tsc(t: Tracee, siginfo: bytes) -> int:

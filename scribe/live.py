@@ -124,6 +124,8 @@ class LiveReplayer(Replayer):
     # Recreated mappings stay anonymous: the backtrace names them from the
     # ELF image in memory (a file of one segment's bytes has no ELF header).
     map_files = False
+    # Every clock read stops, so that stepping can stop at each one.
+    prefill = False
 
     def __init__(self, reader: TraceReader) -> None:
         # echo=False: nothing is written; the streams are given so sys.stdout

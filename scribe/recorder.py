@@ -42,6 +42,7 @@ from scribe.domains import Domain
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWriter
 from virt import ptrace_api as P
 from virt import syscalls as S
+from virt import timepage as TP
 from virt.memory import MemoryReadError
 from virt.notsc import clock_ns, coarse_ns, monotonic_ns
 from virt.tracer import HOLD, RUN_EXIT, SKIP, Tracee
@@ -66,10 +67,17 @@ PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 _NO_SYSCALL = (1 << 64) - 1  # orig_rax of a task the kernel entered by an interrupt
 CLONE_VFORK = 0x4000
+CLONE_VM = 0x100
+VFORKS = frozenset({nr("clone"), nr("clone3"), nr("vfork")})
 CLONE_NEWTIME = 0x80
 
-# Time calls (the vDSO is hidden, so programs make them as syscalls, Python's
-# start-up some two thousand): the clocks below read the same in every process
+# A time page read empty at this many stops in a row is turned off until the
+# process's next clock call (a read of the buffer costs ~2.5 us a stop).
+IDLE_READS = 16
+
+# Time calls that stop (the time page's first call in a process, the calls of
+# programs without the page, and of processes with threads; Python's start-up
+# makes some two thousand): the clocks below read the same in every process
 # of the machine, so the recorder answers at the seccomp stop from its own
 # clock, as the kernel would a moment later, and saves the exit stop. The
 # event is the one the exit stop would have made. Per-process and per-thread
@@ -138,11 +146,25 @@ class Recorder(Vee):
         self._finish_skip = lambda tt: self.tracer.finish_entry(tt, SKIP)  # made once, not per call
         self._interp_cache: dict[bytes, str | None] = {}
         self.shared_clocks = True  # no tracee can have left scribe's time namespace
+        # Processes with a time page in record mode (virt/timepage.py): tgid ->
+        # the mode written there (MODE_OFF while a signal waits for a syscall).
+        # Their stops read the page's buffer first (a read of tracee memory),
+        # so a page starts off (`unarmed`) and is turned on at the process's
+        # first clock call from it: programs that never read the clock pay
+        # nothing; and off again after IDLE_READS stops that found it empty.
+        self.time_pages: dict[int, int] = {}
+        self.unarmed: set[int] = set()
+        self.idle_reads: dict[int, int] = {}  # tgid -> reads of its buffer in a row that found it empty
+        self.time_page = bool(writer.header.get("time_page"))  # what the trace header promises
+        self.vforked: set[int] = set()  # their page is off until the vfork child lets go
 
     # -- filter: everything the table does not allow ---------------------------
     def trace_set(self) -> set[int]:
         out = {i.nr for i in S.SYSCALLS.values() if i.replay != S.ALLOW}
         return (out | super().trace_set()) - NOT_TRACED
+
+    def allow_at(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        return ((TP.UNTRACED_IP, TP.NRS),) if self.time_page else ()
 
     def errno_set(self) -> set[int]:
         # In-kernel copies move data that never passes through the program's
@@ -221,6 +243,10 @@ class Recorder(Vee):
         # Where it stopped, without performance counters: the instruction
         # pointer and every general register. Replay stops it where they match.
         t.load_regs()
+        if TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
+            return False  # inside the time page's code: at the next tick, elsewhere
+        if t.tgid in self.time_pages:
+            self._clock_reads(t)
         if why == "signal":
             return self._signal_here(t)
         self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
@@ -268,6 +294,25 @@ class Recorder(Vee):
         child.state = domains.of_child(parent.state, kind, flags)  # type: ignore[arg-type]
         child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
                                       {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
+        mode = self.time_pages.get(parent.tgid)
+        if mode is None:
+            if parent.tgid in self.unarmed and not flags & CLONE_VM:
+                self.unarmed.add(child.tgid)  # a copy, off too
+            elif flags & CLONE_VM and not flags & CLONE_VFORK:
+                self.unarmed.discard(parent.tgid)  # threads: never turned on
+            return
+        if flags & CLONE_VM:
+            # Two tasks, one buffer: the page is off (its calls stop) while
+            # they share it; for good with a thread, until the exec or exit
+            # with a vfork child.
+            self._page_mode(parent, TP.MODE_OFF)
+            del self.time_pages[parent.tgid]
+            if flags & CLONE_VFORK:
+                self.vforked.add(parent.tgid)
+        else:  # a copy of the page, emptied at the parent's entry stop
+            self.time_pages[child.tgid] = TP.MODE_RECORD
+            if mode != TP.MODE_RECORD:
+                self._page_mode(child, TP.MODE_RECORD)
 
     def child_started(self, child: Tracee) -> None:
         super().child_started(child)
@@ -301,7 +346,12 @@ class Recorder(Vee):
                 files.update(interp=interp, interp_blob=iref)
         if files:
             self.append(Input(t.vtid, "exec_files", files, self.now()))
-        rnd = D.patch_auxv(t)
+        rnd, where = D.patch_auxv(t, self.time_page and self.tracer.use_seccomp)
+        self.vforked.discard(t.tgid)
+        self.time_pages.pop(t.tgid, None)
+        self.unarmed.discard(t.tgid)
+        if where is not None:
+            t.policy["time_page"] = where  # put in at the exit stop
         if rnd:
             self.append(Input(t.vtid, "at_random", t.read(rnd, 16), self.now()))
 
@@ -317,6 +367,8 @@ class Recorder(Vee):
         return got  # type: ignore[return-value]
 
     def exiting(self, t: Tracee, status: int) -> bool:
+        if t.tgid in self.time_pages:
+            self._clock_reads(t)
         # A dying task keeps the token until it is gone: its death still
         # writes memory (CLONE_CHILD_CLEARTID) and wakes futex waiters, and
         # nobody may observe the half-dead state (replay waits the same way).
@@ -370,6 +422,8 @@ class Recorder(Vee):
 
     # -- syscalls ------------------------------------------------------------------
     def syscall_entry(self, t: Tracee) -> int:
+        if t.tgid in self.time_pages:
+            self._clock_reads(t)
         policy = t.policy
         policy["boundary"] = False
         restarted = policy.pop("restart_of", None)
@@ -380,11 +434,19 @@ class Recorder(Vee):
         pending = self.deferred.get(t.tid)
         if pending:
             self.spinning.pop(t, None)
-            return self._deliver_deferred(t, pending)
+            action = self._deliver_deferred(t, pending)
+            if t.tid not in self.deferred and self.time_pages.get(t.tgid) == TP.MODE_OFF:
+                self._page_mode(t, TP.MODE_RECORD)
+            return action
         try:
             inputs = S.entry_inputs(t.nr, t.args, t)
         except Exception:
             inputs = []
+        if t.nr in TIME_NRS and t.tgid in self.unarmed and TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
+            # The first clock call through the page: its next ones need no stop.
+            self.unarmed.discard(t.tgid)
+            self.time_pages[t.tgid] = TP.MODE_OFF
+            self._page_mode(t, TP.MODE_RECORD)
         if t.nr in TIME_NRS and self.shared_clocks:
             writes = self._clock(t)
             if writes is not None:
@@ -481,6 +543,13 @@ class Recorder(Vee):
         super().syscall_exit(t)
         res = t.result
         nr_ = t.nr
+        if nr_ in EXECVE and "time_page" in t.policy:
+            self._put_time_page(t)
+        elif self.vforked and t.tgid in self.vforked and nr_ in VFORKS:
+            # The child has exec'd or exited: the buffer is the parent's again.
+            self.vforked.discard(t.tgid)
+            self.time_pages[t.tgid] = TP.MODE_OFF
+            self._page_mode(t, TP.MODE_RECORD)
         if res in ERESTART and t.policy.get("preempt") and not _signal_pending(t.tid):
             # Our own PTRACE_INTERRUPT reached a blocked call: the kernel
             # restarts it by itself; the program sees nothing, nor does the trace.
@@ -551,6 +620,8 @@ class Recorder(Vee):
 
     # -- signals -------------------------------------------------------------
     def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
+        if t.tgid in self.time_pages:
+            self._clock_reads(t)
         injected = t.policy.pop("inject", None)
         if injected is not None:
             # Our own tgkill for a deferred signal: deliver the saved one.
@@ -572,7 +643,10 @@ class Recorder(Vee):
         if is_sync_fault(signo, info) or t.state.runner is not t:  # type: ignore[attr-defined]
             self.append(Signal(t.vtid, signo, info, self.now()))
             return signo
-        in_user_code = t.load_regs().orig_rax == _NO_SYSCALL  # an interrupt took it into the kernel
+        regs = t.load_regs()
+        # An interrupt took it into the kernel, or it is in the time page's
+        # code (its record path's call is not a boundary replay knows).
+        in_user_code = regs.orig_rax == _NO_SYSCALL or TP.BASE <= regs.rip < TP.BASE + TP.SIZE
         if t.policy.get("boundary") and not in_user_code:
             self.append(Signal(t.vtid, signo, info, self.now()))  # at a syscall's return
             return signo
@@ -582,7 +656,55 @@ class Recorder(Vee):
         self.deferred.setdefault(t.tid, []).append((signo, info))
         if in_user_code:
             self.spinning.setdefault(t, coarse_ns())
+        if self.time_pages.get(t.tgid) == TP.MODE_RECORD:
+            # Its clock reads stop again meanwhile: a loop that reads the
+            # clock gets the signal at its next read, not after a slice.
+            self._page_mode(t, TP.MODE_OFF)
         return 0
+
+    # -- the time page -------------------------------------------------------------
+    def _put_time_page(self, t: Tracee) -> None:
+        where = t.policy.pop("time_page")
+        kept: list[tuple[int, bytes]] = []
+        if D.install_time_page(t, TP.MODE_OFF, where, kept):  # type: ignore[arg-type]
+            self.unarmed.add(t.tgid)
+        for signo, info in kept:  # came while it was put in: at its next syscall
+            self.deferred.setdefault(t.tid, []).append((signo, self.translate_siginfo(info)))
+
+    def _clock_reads(self, t: Tracee) -> None:
+        """The clock reads t made without a stop since its last one (the time
+        page), appended as the events those stops would have made."""
+        try:
+            raw = t.read(TP.DATA, TP.ENTRIES + 4 * TP.ESIZE)
+            count = min(TP.HEADER.unpack_from(raw)[1], TP.CAP)
+            if not count:
+                idle = self.idle_reads.get(t.tgid, 0) + 1
+                self.idle_reads[t.tgid] = idle
+                if idle >= IDLE_READS:
+                    # The clock is not read now: off again until its next call.
+                    self._page_mode(t, TP.MODE_OFF)
+                    del self.time_pages[t.tgid]
+                    self.unarmed.add(t.tgid)
+                return
+            self.idle_reads[t.tgid] = 0
+            if count > 4:
+                raw = t.read(TP.DATA, TP.ENTRIES + count * TP.ESIZE)
+            t.write(TP.DATA + TP.COUNT, bytes(4))
+        except (OSError, MemoryReadError):
+            return
+        now = self.now()
+        for nr_, clock, ptr, res, w0, w1 in TP.entries(raw[TP.ENTRIES:], count):
+            args = (clock, ptr, 0, 0, 0, 0) if nr_ == TP.CLOCK_GETTIME else (ptr, 0, 0, 0, 0, 0)
+            self._append(Syscall(t.vtid, nr_, args, res, TP.written(nr_, ptr, res, w0, w1), (),
+                                 Syscall.BUFFERED, now))
+
+    def _page_mode(self, t: Tracee, mode: int) -> None:
+        try:
+            t.write(TP.DATA + TP.MODE, struct.pack("<I", mode))
+        except OSError:
+            return  # gone meanwhile
+        if t.tgid in self.time_pages:
+            self.time_pages[t.tgid] = mode
 
     def _signal_here(self, t: Tracee) -> bool:
         """Interrupted with a signal kept for it: in user code still, it gets

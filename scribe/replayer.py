@@ -45,6 +45,7 @@ from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceRead
 from virt import decode
 from virt import ptrace_api as P
 from virt import syscalls as S
+from virt import timepage as TP
 from virt.inject import InjectError, back_to_entry, inject
 from virt.memory import MemoryReadError
 from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
@@ -161,6 +162,9 @@ class Replayer(Vee):
     traps_rdtsc = True  # determinism.child_setup; fed from the trace in signal()
     # File mappings from files of the recorded bytes (see _open_recorded_bytes).
     map_files = True
+    # Clock reads recorded without a stop are put in the time page before the
+    # thread runs on (virt/timepage.py); if not, they stop like other calls.
+    prefill = True
 
     def __init__(self, reader: TraceReader, *, echo: bool = True, host_binaries: bool = False,
                  stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None) -> None:
@@ -189,6 +193,10 @@ class Replayer(Vee):
         self.consumed = 0
         hdr = reader.header
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
+        # The recording gave every exec'd image the time page: replay does too.
+        self.time_page = bool(hdr.get("time_page")) if hasattr(hdr, "get") else False
+        self.paged: set[int] = set()  # processes with the page in
+        self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
         self._host_ranges: dict[tuple[int, ...], bytes] = {}  # file version, range -> digest
@@ -297,6 +305,11 @@ class Replayer(Vee):
             if h is None:
                 break
             n, ev = h
+            if n in self.prefilled:  # its thread takes it from its time page
+                self.prefilled.discard(n)
+                self.buf.popleft()
+                self.consumed = n + 1
+                continue
             if isinstance(ev, Exit):
                 # The recorder saw this task gone here: later events may depend
                 # on it (CLONE_CHILD_CLEARTID, a reaped zombie), so wait for it.
@@ -439,6 +452,8 @@ class Replayer(Vee):
             child.vpid = vid
             self.vppid[vid] = parent.vpid
             self.fds[vid] = dict(self.fds.get(parent.vpid, {}))
+            if parent.tgid in self.paged and not flags & 0x100:  # CLONE_VM
+                self.paged.add(child.tgid)
         self.by_vtid[vid] = child
         self._settid(parent, child, flags, parent_side=True)
 
@@ -460,7 +475,11 @@ class Replayer(Vee):
             if not isinstance(ev, Exec):
                 raise Divergence(n, t.vtid, describe(ev), "an exec")
             self.started = True
-            rnd = D.patch_auxv(t)
+            self.paged.discard(t.tgid)
+            t.policy.pop("page", None)
+            rnd, where = D.patch_auxv(t, self.time_page)
+            if where is not None:
+                t.policy["time_page"] = where  # put in at the exit stop
             while True:
                 h = self.head()
                 if h is None or not isinstance(h[1], Input) or h[1].tid != t.vtid \
@@ -498,6 +517,8 @@ class Replayer(Vee):
         return got
 
     def syscall_entry(self, t: Tracee) -> int:
+        if "page" in t.policy:
+            self._page_taken(t, decode.format_syscall(t.nr, t.args, None))
         item = self.next_of(t.vtid)
         live = _Live(t)
         if item is None and not self.exhausted:
@@ -657,6 +678,10 @@ class Replayer(Vee):
             raise ReplayError(f"thread {t.vtid} could not close the file of a mapping: {exc}") from None
 
     def syscall_exit(self, t: Tracee) -> None:
+        where = t.policy.pop("time_page", None)
+        if where is not None and t.nr in (EXECVE, EXECVEAT):
+            if D.install_time_page(t, TP.MODE_REPLAY, where):  # type: ignore[arg-type]
+                self.paged.add(t.tgid)
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
         mapped = t.policy.pop("mapped", None)
@@ -789,8 +814,11 @@ class Replayer(Vee):
 
     # -- preemption points ---------------------------------------------------------
     def resuming(self, t: Tracee) -> None:
-        """Before the runner goes on: if the recorder preempted it next, set a
-        breakpoint where it was stopped."""
+        """Before the runner goes on: its clock reads made without a stop go
+        in its time page; if the recorder preempted it next, set a breakpoint
+        where it was stopped."""
+        if t.tgid in self.paged and self.prefill and "page" not in t.policy:
+            self._fill_page(t)
         if self.runner is not t or "bp" in t.policy or not self.started:
             return
         item = self.next_of(t.vtid)
@@ -848,6 +876,52 @@ class Replayer(Vee):
         t.policy["stepping"] = True
         t.policy["singlestep"] = True
         return True
+
+    # -- the time page ---------------------------------------------------------------
+    def _fill_page(self, t: Tracee) -> None:
+        """Put t's next events, while they are clock reads made without a
+        stop, in its time page (virt/timepage.py): its code takes them from
+        there, and pump() passes them by."""
+        taken: list[tuple[int, Syscall]] = []
+        while len(taken) < TP.CAP:
+            item = self.next_of(t.vtid)
+            if item is None or type(item[1]) is not Syscall or not item[1].flags & Syscall.BUFFERED:
+                break
+            own = self.own[t.vtid]
+            own.popleft()
+            if not own:
+                del self.own[t.vtid]
+            self.prefilled.add(item[0])
+            taken.append(item)  # type: ignore[arg-type]
+        if not taken:
+            return
+        out = [struct.pack("<II", len(taken), 0), bytes(TP.ENTRIES - TP.COUNT - 8)]
+        for _n, ev in taken:
+            w0 = w1 = 0
+            if ev.nr == TP.TIME:
+                w0 = ev.result
+            elif ev.writes:
+                w0, w1 = struct.unpack("<QQ", self.data(ev.writes[0][1])[:16].ljust(16, b"\0"))
+            clock, ptr = (ev.args[0], ev.args[1]) if ev.nr == TP.CLOCK_GETTIME else (0, ev.args[0])
+            out.append(TP.ENTRY.pack(ev.nr, clock & 0xFFFFFFFF, ptr, ev.result, w0, w1))
+        try:
+            t.write(TP.DATA + TP.COUNT, b"".join(out))
+        except OSError as exc:
+            raise ReplayError(f"thread {t.vtid} could not take its clock reads: {exc}") from None
+        t.policy["page"] = taken
+
+    def _page_taken(self, t: Tracee, live: str) -> None:
+        """At t's next syscall: it made every clock read put in its page.
+        (Not at a signal: replay drops real signals wherever they come, and a
+        task killed at its Exit event may be killed before it read them.)"""
+        taken: list[tuple[int, Syscall]] = t.policy.pop("page")  # type: ignore[assignment]
+        try:
+            head = TP.HEADER.unpack(t.read(TP.DATA, TP.HEADER.size))[2]
+        except (OSError, MemoryReadError):
+            return  # gone meanwhile: its exit says the rest
+        if head < len(taken):
+            n, ev = taken[head]
+            raise Divergence(n, t.vtid, describe(ev) + " (made without a stop)", live)
 
     # -- signals -----------------------------------------------------------------
     def _boundary_signals(self, t: Tracee) -> None:

@@ -1,19 +1,29 @@
 """The time page (virt/timepage.py): clock reads recorded without a stop.
 
 The page's code and image are checked against their source and the ELF
-rules the C libraries follow; the seccomp filter is run on sample calls.
+rules the C libraries follow; the seccomp filter is run on sample calls; then
+real programs read the clock through it under record and replay: every kind
+of call, a burst longer than the buffer, a fork, a vfork, a thread, a signal
+awaited in a loop of clock reads, programs that read the clock more or less
+often than the trace says, and a live replay that stops at such a read.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from scribe import exitcodes
+from tests.conftest import ROOT, scribe_cmd
+from traces import Signal, Spawn, Syscall, TraceReader
 from virt import seccomp
 from virt import timepage as TP
 
@@ -112,3 +122,217 @@ def test_the_filter_lets_the_clock_calls_through_only_from_the_record_path() -> 
     assert _run_bpf(prog, 334, TP.UNTRACED_IP) == seccomp.RET_ERRNO | 38
     assert _run_bpf(prog, 0, TP.UNTRACED_IP) == seccomp.RET_ALLOW  # not traced at all
     assert seccomp.build_filter({1}, (), ()) == seccomp.build_filter({1})
+
+
+# -- programs reading the clock ----------------------------------------------------------
+
+
+def _scribe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(scribe_cmd(*args), capture_output=True, text=True, env=env,
+                          timeout=90, cwd=cwd)
+
+
+def _record_and_replay(exe: str, tmp: Path, *argv: str) -> tuple[Path, str]:
+    trace = tmp / "t.scribe"
+    rec = _scribe("record", "-q", "-o", str(trace), "--", exe, *argv)
+    assert rec.returncode == 0, rec.stderr
+    for _ in range(2):
+        rep = _scribe("replay", str(trace))
+        assert rep.returncode == 0, rep.stderr
+        assert rep.stdout == rec.stdout
+    return trace, rec.stdout
+
+
+# `scribe replay -s TRACE`, printing how many clock calls stopped
+SPY_STOPS = """
+import sys
+from scribe import cli, replayer
+stops = 0
+real = replayer.Replayer.syscall_entry
+def entry(self, t):
+    global stops
+    stops += t.nr in (228, 96, 201)
+    return real(self, t)
+replayer.Replayer.syscall_entry = entry
+code = cli.main(["replay", "-s", sys.argv[1]])
+print("stops", stops)
+sys.exit(code)
+"""
+
+
+# `scribe record -o TRACE -- CMD...`, printing how many stops read a page's buffer
+SPY_DRAINS = """
+import sys
+from scribe import cli, recorder
+drains = 0
+real = recorder.Recorder._clock_reads
+def reads(self, t):
+    global drains
+    drains += 1
+    return real(self, t)
+recorder.Recorder._clock_reads = reads
+code = cli.main(["record", "-q", "-o", *sys.argv[1:]])
+print("drains", drains)
+sys.exit(code)
+"""
+
+
+def test_a_page_is_read_only_once_its_process_reads_the_clock(guest, tmp_path: Path) -> None:
+    def drains(*cmd: str) -> int:
+        spy = subprocess.run([sys.executable, "-c", SPY_DRAINS, str(tmp_path / "t.scribe"), "--", *cmd],
+                             capture_output=True, text=True, timeout=90,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert spy.returncode == 0, spy.stderr
+        return int(spy.stdout.split()[-1])
+
+    exe = str(guest("timepage", ("-pthread",)))
+    assert drains(exe, "reads") > 20
+    assert drains("/bin/sh", "-c", "echo a; echo b >/dev/null; /bin/true") == 0
+
+
+def _clock_runs(trace: Path) -> list[tuple[Any, int]]:
+    """The trace as runs of (tid, call, clock or tz given, B(uffered)/T(raced)),
+    with spawns and the other calls of interest between them."""
+    seq: list[Any] = []
+    with TraceReader(trace) as r:
+        for _, ev in r.events():
+            if isinstance(ev, Syscall) and ev.nr in CLOCKS:
+                what = ev.args[0] if ev.nr == TP.CLOCK_GETTIME else int(bool(ev.args[1]))
+                seq.append((ev.tid, CLOCKS[ev.nr], what, "B" if ev.flags & Syscall.BUFFERED else "T"))
+            elif isinstance(ev, Spawn):
+                seq.append(("spawn", ev.tid, ev.kind))
+    return [(k, len(list(g))) for k, g in itertools.groupby(seq)]
+
+
+def test_clock_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Path) -> None:
+    trace, out = _record_and_replay(str(guest("timepage", ("-pthread",))), tmp_path, "reads")
+    assert "clock 10 = -1 Invalid argument\nclock 99 = -1 Invalid argument\n" in out
+    assert "own cpu clock = 0\n" in out and "posix_spawn = 0\n" in out
+    runs = _clock_runs(trace)
+    CPU_CLOCK = (1 << 32) - 6  # clock_getcpuclockid(0): a negative id naming the process
+
+    # The page is turned on at the first read (it stops); the next ones do not.
+    start = runs.index(((1, "clock_gettime", 1, "T"), 1)) + 1
+    assert runs[start:start + 8] == [
+        ((1, "clock_gettime", 1, "B"), 2), ((1, "clock_gettime", 0, "B"), 1),
+        ((1, "clock_gettime", 3, "B"), 1), ((1, "gettimeofday", 0, "B"), 1),
+        ((1, "gettimeofday", 1, "T"), 1),  # a timezone: the kernel's, asked with a stop
+        ((1, "gettimeofday", 0, "B"), 1), ((1, "time", 0, "B"), 2),
+        ((1, "clock_gettime", 10, "B"), 1)]  # a bad clock in range: its error, recorded
+    assert runs[start + 8:start + 10] == [((1, "clock_gettime", 99, "T"), 1),
+                                          ((1, "clock_gettime", CPU_CLOCK, "T"), 1)]
+    # The burst: the buffer holds CAP reads; the next one stops and empties it.
+    burst = runs[start + 10:start + 10 + 19]
+    assert burst == [((1, "clock_gettime", 1, "B"), TP.CAP), ((1, "clock_gettime", 1, "T"), 1)] * 9 \
+        + [((1, "clock_gettime", 1, "B"), 1000 - 9 * (TP.CAP + 1))]
+    # A forked child has a page of its own; a vfork child and a thread share
+    # the parent's, which is off meanwhile (for good with a thread).
+    fork_at = runs.index((("spawn", 2, Spawn.FORK), 1))
+    assert runs[fork_at + 1:fork_at + 3] == [((2, "clock_gettime", 1, "B"), 10),
+                                             ((1, "clock_gettime", 1, "B"), 2)]
+    vfork_at = runs.index((("spawn", 3, Spawn.VFORK), 1))
+    assert runs[vfork_at + 1] == ((1, "clock_gettime", 1, "B"), 4)
+    thread_at = runs.index((("spawn", 4, Spawn.THREAD), 1))
+    assert runs[thread_at + 1:] == [((4, "clock_gettime", 1, "T"), 5), ((1, "clock_gettime", 1, "T"), 3)]
+    assert runs[:start] == [(("spawn", 1, Spawn.FORK), 1), ((1, "clock_gettime", 1, "T"), 1)]
+    # Replay took the buffered reads from the page: only the others stopped.
+    spy = subprocess.run([sys.executable, "-c", SPY_STOPS, str(trace)], capture_output=True, text=True,
+                         timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert spy.returncode == 0, spy.stderr
+    traced = sum(n for k, n in runs if len(k) == 4 and k[3] == "T")
+    assert spy.stdout.split()[-2:] == ["stops", str(traced)]
+
+
+def test_a_signal_reaches_a_loop_that_only_reads_the_clock(guest, tmp_path: Path) -> None:
+    trace, out = _record_and_replay(str(guest("timepage", ("-pthread",))), tmp_path, "signal")
+    assert "signal after some reads: yes\n" in out
+    with TraceReader(trace) as r:
+        evs = [ev for _, ev in r.events()]
+    at = next(i for i, ev in enumerate(evs) if isinstance(ev, Signal) and ev.signo == 14)
+    before = [ev for ev in evs[:at] if isinstance(ev, Syscall) and ev.nr == TP.CLOCK_GETTIME]
+    # The loop's reads ran without stops until the signal came; the one it
+    # was delivered at stopped (the page was off while the signal waited).
+    assert sum(bool(ev.flags & Syscall.BUFFERED) for ev in before) > len(before) // 2
+    assert not before[-1].flags & Syscall.BUFFERED
+
+
+_IDLE = """#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+int main(void) {
+    struct timespec ts;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3; i++) clock_gettime(CLOCK_MONOTONIC, &ts);
+        for (int i = 0; i < 40; i++) getppid();
+    }
+    puts("done");
+    return 0;
+}
+"""
+
+
+def test_a_page_found_empty_for_a_while_is_off_until_the_next_read(tmp_path: Path) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    (tmp_path / "p.c").write_text(_IDLE)
+    subprocess.run(["gcc", "-o", str(tmp_path / "p"), str(tmp_path / "p.c")], check=True)
+    trace, out = _record_and_replay(str(tmp_path / "p"), tmp_path)
+    assert out == "done\n"
+    reads = [(k[3], n) for k, n in _clock_runs(trace) if len(k) == 4]
+    # Each round's first read turns the page on; 40 stops without a read turn it off.
+    assert reads == [("T", 1), ("B", 2), ("T", 1), ("B", 2)]
+
+
+_PROGRAM = """#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+int main(void) {
+    struct timespec ts;
+    puts("a"); fflush(stdout);
+    for (int i = 0; i < READS; i++) clock_gettime(CLOCK_MONOTONIC, &ts);
+    puts("b");
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("reads", [2, 4], ids=["fewer", "more"])
+def test_a_program_that_reads_the_clock_another_number_of_times_diverges(tmp_path: Path, reads: int) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    src, exe, trace = tmp_path / "p.c", tmp_path / "p", tmp_path / "t.scribe"
+    src.write_text(_PROGRAM)
+    subprocess.run(["gcc", "-DREADS=3", "-o", str(exe), str(src)], check=True)
+    assert _scribe("record", "-q", "-o", str(trace), "--", str(exe)).returncode == 0
+    subprocess.run(["gcc", f"-DREADS={reads}", "-o", str(exe), str(src)], check=True)
+    rep = _scribe("replay", "--host-binaries", str(trace))
+    assert rep.returncode == exitcodes.DIVERGED, rep.stderr
+    line = rep.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in rep.stderr and "diverged at event" in line
+    if reads < 3:  # the third recorded read is left in the page at the write
+        assert "clock_gettime(CLOCK_MONOTONIC" in line and "(made without a stop)" in line
+        assert "write(1" in line
+    else:  # the fourth finds the page empty and stops where the trace has the write
+        assert "expected write(1" in line and "clock_gettime" in line
+    assert _scribe("replay", str(trace)).returncode == 0  # the recorded binary still agrees
+
+
+def test_a_live_replay_stops_at_a_clock_read_made_without_a_stop(guest, tmp_path: Path) -> None:
+    from scribe.live import open_session
+
+    trace, _ = _record_and_replay(str(guest("timepage", ("-pthread",))), tmp_path, "reads")
+    with TraceReader(trace) as r:
+        buffered = [n for n, ev in r.events()
+                    if isinstance(ev, Syscall) and ev.nr == TP.CLOCK_GETTIME and ev.flags & Syscall.BUFFERED]
+    s = open_session(str(trace))
+    s.timeout = 60
+    try:
+        for n in (buffered[0], buffered[150]):
+            stop = s.run_to(n)
+            assert (stop.event_no, stop.tid) == (n, 1)
+            regs = s.registers()
+            assert regs["orig_rax"] == TP.CLOCK_GETTIME
+            assert TP.BASE <= regs["rip"] < TP.BASE + 4096  # the page's stopping path
+    finally:
+        s.close()

@@ -65,6 +65,7 @@ class Syscall:
 
     EXECUTED: ClassVar[int] = 1  # replay must really run this call
     NO_EXIT: ClassVar[int] = 2  # the call never returned (exit, execve success, killed inside)
+    BUFFERED: ClassVar[int] = 4  # made without a stop (a clock read in the time page)
 
     tid: int
     nr: int

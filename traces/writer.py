@@ -151,6 +151,7 @@ class TraceWriter:
         self._closed = False
         self._stopping = False
         h = complete_header(header)
+        self.header = h  # as stored (the recorder reads what the trace promises)
         try:
             hbytes = msgpack.packb(h, use_bin_type=True, unicode_errors="surrogateescape")
         except Exception as exc:
