@@ -502,6 +502,8 @@ class Replayer(Vee):
         self.far_entry.pop(t.vtid, None)
         if self.runner is t:
             self.runner = None
+        if t.tid == t.tgid:
+            self.paged.discard(t.tgid)  # its pid may be handed out again
 
     # -- syscalls ----------------------------------------------------------------
     def data(self, x: bytes | BlobRef) -> bytes:
