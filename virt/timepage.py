@@ -9,8 +9,8 @@ tracer takes the results at its next stop.
 
 At every exec the tracer maps two pages at BASE in the new image and points
 AT_SYSINFO_EHDR at them. The first is a minimal ELF shared object that
-exports __vdso_clock_gettime, __vdso_gettimeofday and __vdso_time (what
-glibc, musl and Go look up; the symbol and dynamic tables are at their
+exports __vdso_clock_gettime, __vdso_gettimeofday and __vdso_time (the
+names C libraries look up; the symbol and dynamic tables are at their
 absolute addresses, so the load bias is 0); its code is virt/timepage.S.
 The second is the buffer (`MODE`, `COUNT`, `HEAD`, then `CAP` entries).
 
