@@ -120,7 +120,7 @@ static int signal_loop(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
-    struct itimerval it = {{0, 0}, {0, 20000}};
+    struct itimerval it = {{0, 0}, {0, 100000}};  /* long enough for the loop to be running */
     setitimer(ITIMER_REAL, &it, NULL);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
