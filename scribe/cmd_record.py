@@ -29,6 +29,7 @@ def handle(args: argparse.Namespace) -> int:
     from scribe.launch import LaunchError, command_of, finish, resolve, run_traced
     from scribe.recorder import Recorder
     from traces import TraceError, TraceWriter
+    from virt import timepage
     from virt.tracer import Tracer
 
     cmd = command_of(args)
@@ -48,7 +49,7 @@ def handle(args: argparse.Namespace) -> int:
     # The version is known here: the writer need not ask importlib.metadata (~15 ms).
     header = {"argv": cmd, "env": env, "cwd": os.getcwd(), "exe": exe, "scribe_version": __version__,
               "signal_marks": 1,  # a signal delivered at a syscall entry is marked (replayer)
-              "time_page": 1}  # clock reads may be BUFFERED events (virt/timepage.py)
+              "time_page": timepage.VERSION}  # clock reads may be BUFFERED events
     try:
         writer = TraceWriter(out, header)
     except TraceError as exc:

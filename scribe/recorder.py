@@ -68,16 +68,15 @@ PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
 _NO_SYSCALL = (1 << 64) - 1  # orig_rax of a task the kernel entered by an interrupt
 CLONE_VFORK = 0x4000
 CLONE_VM = 0x100
-VFORKS = frozenset({nr("clone"), nr("clone3"), nr("vfork")})
 CLONE_NEWTIME = 0x80
 
-# A time page read empty at this many stops in a row is turned off until the
-# process's next clock call (a read of the buffer costs ~2.5 us a stop).
+# A time page slot read empty at this many stops of its thread in a row is
+# taken back until the thread's next clock call (a read costs ~2 us a stop).
 IDLE_READS = 16
 
-# Time calls that stop (the time page's first call in a process, the calls of
-# programs without the page, and of processes with threads; Python's start-up
-# makes some two thousand): the clocks below read the same in every process
+# Time calls that stop (a thread's first through the time page, and those of
+# programs without the page or of threads beyond its slots): the clocks below
+# read the same in every process
 # of the machine, so the recorder answers at the seccomp stop from its own
 # clock, as the kernel would a moment later, and saves the exit stop. The
 # event is the one the exit stop would have made. Per-process and per-thread
@@ -146,17 +145,16 @@ class Recorder(Vee):
         self._finish_skip = lambda tt: self.tracer.finish_entry(tt, SKIP)  # made once, not per call
         self._interp_cache: dict[bytes, str | None] = {}
         self.shared_clocks = True  # no tracee can have left scribe's time namespace
-        # Processes with a time page in record mode (virt/timepage.py): tgid ->
-        # the mode written there (MODE_OFF while a signal waits for a syscall).
-        # Their stops read the page's buffer first (a read of tracee memory),
-        # so a page starts off (`unarmed`) and is turned on at the process's
-        # first clock call from it: programs that never read the clock pay
-        # nothing; and off again after IDLE_READS stops that found it empty.
-        self.time_pages: dict[int, int] = {}
-        self.unarmed: set[int] = set()
-        self.idle_reads: dict[int, int] = {}  # tgid -> reads of its buffer in a row that found it empty
-        self.time_page = bool(writer.header.get("time_page"))  # what the trace header promises
-        self.vforked: set[int] = set()  # their page is off until the vfork child lets go
+        # Time pages (virt/timepage.py): the processes that have one, and
+        # which of their threads holds a buffer slot. A stop of a thread with a
+        # slot reads its buffer first (a read of tracee memory, ~2 us), so a
+        # thread gets a slot at its first clock call through the page (that
+        # call stops), and gives it back after IDLE_READS stops that found it
+        # empty: threads that do not read the clock pay nothing.
+        self.time_page = writer.header.get("time_page") == TP.VERSION  # what the trace header promises
+        self.paged: set[int] = set()
+        self.slots = TP.Slots()
+        self.idle_reads: dict[int, int] = {}  # tid -> reads of its buffer in a row that found it empty
 
     # -- filter: everything the table does not allow ---------------------------
     def trace_set(self) -> set[int]:
@@ -164,7 +162,7 @@ class Recorder(Vee):
         return (out | super().trace_set()) - NOT_TRACED
 
     def allow_at(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
-        return ((TP.UNTRACED_IP, TP.NRS),) if self.time_page else ()
+        return ((TP.UNTRACED_IP, TP.NRS), (TP.GETTID_IP, (TP.GETTID,))) if self.time_page else ()
 
     def errno_set(self) -> set[int]:
         # In-kernel copies move data that never passes through the program's
@@ -245,7 +243,7 @@ class Recorder(Vee):
         t.load_regs()
         if TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
             return False  # inside the time page's code: at the next tick, elsewhere
-        if t.tgid in self.time_pages:
+        if t.tid in self.slots.of:
             self._clock_reads(t)
         if why == "signal":
             return self._signal_here(t)
@@ -294,25 +292,9 @@ class Recorder(Vee):
         child.state = domains.of_child(parent.state, kind, flags)  # type: ignore[arg-type]
         child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
                                       {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
-        mode = self.time_pages.get(parent.tgid)
-        if mode is None:
-            if parent.tgid in self.unarmed and not flags & CLONE_VM:
-                self.unarmed.add(child.tgid)  # a copy, off too
-            elif flags & CLONE_VM and not flags & CLONE_VFORK:
-                self.unarmed.discard(parent.tgid)  # threads: never turned on
-            return
-        if flags & CLONE_VM:
-            # Two tasks, one buffer: the page is off (its calls stop) while
-            # they share it; for good with a thread, until the exec or exit
-            # with a vfork child.
-            self._page_mode(parent, TP.MODE_OFF)
-            del self.time_pages[parent.tgid]
-            if flags & CLONE_VFORK:
-                self.vforked.add(parent.tgid)
-        else:  # a copy of the page, emptied at the parent's entry stop
-            self.time_pages[child.tgid] = TP.MODE_RECORD
-            if mode != TP.MODE_RECORD:
-                self._page_mode(child, TP.MODE_RECORD)
+        if parent.tgid in self.paged and not flags & CLONE_VM:
+            self.paged.add(child.tgid)  # a copy of the page; threads and a vfork
+            self.slots.copy(child)      # child share it, with slots of their own
 
     def child_started(self, child: Tracee) -> None:
         super().child_started(child)
@@ -347,7 +329,7 @@ class Recorder(Vee):
         if files:
             self.append(Input(t.vtid, "exec_files", files, self.now()))
         rnd, where = D.patch_auxv(t, self.time_page and self.tracer.use_seccomp)
-        self._forget_page(t.tgid)
+        self._forget_page(t)
         if where is not None:
             t.policy["time_page"] = where  # put in at the exit stop
         if rnd:
@@ -365,8 +347,9 @@ class Recorder(Vee):
         return got  # type: ignore[return-value]
 
     def exiting(self, t: Tracee, status: int) -> bool:
-        if t.tgid in self.time_pages:
+        if t.tid in self.slots.of:
             self._clock_reads(t)
+            self.slots.take_back(t)
         # A dying task keeps the token until it is gone: its death still
         # writes memory (CLONE_CHILD_CLEARTID) and wakes futex waiters, and
         # nobody may observe the half-dead state (replay waits the same way).
@@ -380,8 +363,10 @@ class Recorder(Vee):
         super().exited(t, status)
         self.deferred.pop(t.tid, None)
         self.spinning.pop(t, None)
+        self.slots.take_back(t, in_memory=False)
+        self.idle_reads.pop(t.tid, None)
         if t.tid == t.tgid:  # its pid may be handed out again
-            self._forget_page(t.tgid)
+            self._forget_page(t)
         d: Domain = t.state  # type: ignore[assignment]
         if d.runner is t:
             d.runner = None
@@ -422,7 +407,7 @@ class Recorder(Vee):
 
     # -- syscalls ------------------------------------------------------------------
     def syscall_entry(self, t: Tracee) -> int:
-        if t.tgid in self.time_pages:
+        if t.tid in self.slots.of:
             self._clock_reads(t)
         policy = t.policy
         policy["boundary"] = False
@@ -434,19 +419,16 @@ class Recorder(Vee):
         pending = self.deferred.get(t.tid)
         if pending:
             self.spinning.pop(t, None)
-            action = self._deliver_deferred(t, pending)
-            if t.tid not in self.deferred and self.time_pages.get(t.tgid) == TP.MODE_OFF:
-                self._page_mode(t, TP.MODE_RECORD)
-            return action
+            return self._deliver_deferred(t, pending)
         try:
             inputs = S.entry_inputs(t.nr, t.args, t)
         except Exception:
             inputs = []
-        if t.nr in TIME_NRS and t.tgid in self.unarmed and TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
-            # The first clock call through the page: its next ones need no stop.
-            self.unarmed.discard(t.tgid)
-            self.time_pages[t.tgid] = TP.MODE_OFF
-            self._page_mode(t, TP.MODE_RECORD)
+        if t.nr in TIME_NRS and t.tgid in self.paged and t.tid not in self.slots.of \
+                and TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
+            # A clock call through the page without a slot: the next need no stop.
+            self.slots.give(t)
+            self.idle_reads[t.tid] = 0
         if t.nr in TIME_NRS and self.shared_clocks:
             writes = self._clock(t)
             if writes is not None:
@@ -545,11 +527,6 @@ class Recorder(Vee):
         nr_ = t.nr
         if nr_ in EXECVE and "time_page" in t.policy:
             self._put_time_page(t)
-        elif self.vforked and t.tgid in self.vforked and nr_ in VFORKS:
-            # The child has exec'd or exited: the buffer is the parent's again.
-            self.vforked.discard(t.tgid)
-            self.time_pages[t.tgid] = TP.MODE_OFF
-            self._page_mode(t, TP.MODE_RECORD)
         if res in ERESTART and t.policy.get("preempt") and not _signal_pending(t.tid):
             # Our own PTRACE_INTERRUPT reached a blocked call: the kernel
             # restarts it by itself; the program sees nothing, nor does the trace.
@@ -620,7 +597,7 @@ class Recorder(Vee):
 
     # -- signals -------------------------------------------------------------
     def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
-        if t.tgid in self.time_pages:
+        if t.tid in self.slots.of:
             self._clock_reads(t)
         injected = t.policy.pop("inject", None)
         if injected is not None:
@@ -656,62 +633,57 @@ class Recorder(Vee):
         self.deferred.setdefault(t.tid, []).append((signo, info))
         if in_user_code:
             self.spinning.setdefault(t, coarse_ns())
-        if self.time_pages.get(t.tgid) == TP.MODE_RECORD:
+        if t.tid in self.slots.of:
             # Its clock reads stop again meanwhile: a loop that reads the
             # clock gets the signal at its next read, not after a slice.
-            self._page_mode(t, TP.MODE_OFF)
+            self.slots.close(t)
         return 0
 
     # -- the time page -------------------------------------------------------------
     def _put_time_page(self, t: Tracee) -> None:
         where = t.policy.pop("time_page")
         kept: list[tuple[int, bytes]] = []
-        if D.install_time_page(t, TP.MODE_OFF, where, kept):  # type: ignore[arg-type]
-            self.unarmed.add(t.tgid)
+        if D.install_time_page(t, TP.MODE_RECORD, where, kept):  # type: ignore[arg-type]
+            self.paged.add(t.tgid)
+            self.slots.new_image(t.tgid)
         for signo, info in kept:  # came while it was put in: at its next syscall
             self.deferred.setdefault(t.tid, []).append((signo, self.translate_siginfo(info)))
 
-    def _forget_page(self, tgid: int) -> None:
+    def _forget_page(self, t: Tracee) -> None:
         """The process's image is gone (exec or exit): so is its page."""
-        self.time_pages.pop(tgid, None)
-        self.unarmed.discard(tgid)
-        self.idle_reads.pop(tgid, None)
-        self.vforked.discard(tgid)
+        self.paged.discard(t.tgid)
+        self.slots.forget(t.tgid)
 
     def _clock_reads(self, t: Tracee) -> None:
-        """The clock reads t made without a stop since its last one (the time
-        page), appended as the events those stops would have made."""
+        """The clock reads t made without a stop since its last one (its
+        slot of the time page), appended as the events those stops would
+        have made."""
+        page = TP.slot_page(self.slots.of[t.tid])
         try:
-            raw = t.read(TP.DATA, TP.ENTRIES + 16 * TP.ESIZE)  # as fast as 8 bytes
-            count = min(TP.HEADER.unpack_from(raw)[1], TP.CAP)
-            if not count:
-                idle = self.idle_reads.get(t.tgid, 0) + 1
-                self.idle_reads[t.tgid] = idle
-                if idle >= IDLE_READS:
-                    # The clock is not read now: off again until its next call.
-                    self._page_mode(t, TP.MODE_OFF)
-                    del self.time_pages[t.tgid]
-                    self.unarmed.add(t.tgid)
-                return
-            self.idle_reads[t.tgid] = 0
+            raw = t.read(page, TP.ENTRIES + 16 * TP.ESIZE)  # as fast as 8 bytes
+            count = min(TP.SLOT_HEAD.unpack_from(raw)[1], TP.CAP)
             if count > 16:
-                raw = t.read(TP.DATA, TP.ENTRIES + count * TP.ESIZE)
-            t.write(TP.DATA + TP.COUNT, bytes(4))
+                raw = t.read(page, TP.ENTRIES + count * TP.ESIZE)
+            if count:
+                t.write(page + TP.COUNT, bytes(4))
         except (OSError, MemoryReadError):
+            return
+        if t.tid in self.slots.closing:
+            if not TP.BASE <= t.load_regs().rip < TP.BASE + TP.SIZE:
+                self.slots.take_back(t, in_memory=False)  # out of the code, read once more: free
+        elif count:
+            self.idle_reads[t.tid] = 0
+        else:
+            idle = self.idle_reads.get(t.tid, 0) + 1
+            self.idle_reads[t.tid] = idle
+            if idle >= IDLE_READS:
+                self.slots.close(t)  # not reading the clock now: until its next call
             return
         now = self.now()
         for nr_, clock, ptr, res, w0, w1 in TP.entries(raw[TP.ENTRIES:], count):
             args = (clock, ptr, 0, 0, 0, 0) if nr_ == TP.CLOCK_GETTIME else (ptr, 0, 0, 0, 0, 0)
             self._append(Syscall(t.vtid, nr_, args, res, TP.written(nr_, ptr, res, w0, w1), (),
                                  Syscall.BUFFERED, now))
-
-    def _page_mode(self, t: Tracee, mode: int) -> None:
-        try:
-            t.write(TP.DATA + TP.MODE, struct.pack("<I", mode))
-        except OSError:
-            return  # gone meanwhile
-        if t.tgid in self.time_pages:
-            self.time_pages[t.tgid] = mode
 
     def _signal_here(self, t: Tracee) -> bool:
         """Interrupted with a signal kept for it: in user code still, it gets

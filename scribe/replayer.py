@@ -112,6 +112,11 @@ def _thread_of(ev: Any) -> int | None:
     return None if isinstance(ev, Exit) else getattr(ev, "tid", None)
 
 
+def _buffered(item: tuple[int, Any] | None) -> bool:
+    """A clock read recorded without a stop (the time page)."""
+    return item is not None and type(item[1]) is Syscall and bool(item[1].flags & Syscall.BUFFERED)
+
+
 class _Live:
     """The live call as text, made only if a report needs it."""
 
@@ -194,8 +199,9 @@ class Replayer(Vee):
         hdr = reader.header
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         # The recording gave every exec'd image the time page: replay does too.
-        self.time_page = bool(hdr.get("time_page")) if hasattr(hdr, "get") else False
+        self.time_page = hdr.get("time_page") == TP.VERSION if hasattr(hdr, "get") else False
         self.paged: set[int] = set()  # processes with the page in
+        self.slots = TP.Slots()  # which threads hold a slot of their page (replay's own)
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
@@ -394,6 +400,10 @@ class Replayer(Vee):
 
     errno_set = Recorder.errno_set  # the same calls fail the same way
 
+    def allow_at(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        # The time page's code asks for its thread's id without a stop.
+        return ((TP.GETTID_IP, (TP.GETTID,)),) if self.time_page else ()
+
     # -- lifecycle -------------------------------------------------------------
     def first_process(self, t: Tracee) -> None:
         h = self.head()
@@ -454,6 +464,7 @@ class Replayer(Vee):
             self.fds[vid] = dict(self.fds.get(parent.vpid, {}))
             if parent.tgid in self.paged and not flags & 0x100:  # CLONE_VM
                 self.paged.add(child.tgid)
+                self.slots.copy(child)
         self.by_vtid[vid] = child
         self._settid(parent, child, flags, parent_side=True)
 
@@ -476,6 +487,7 @@ class Replayer(Vee):
                 raise Divergence(n, t.vtid, describe(ev), "an exec")
             self.started = True
             self.paged.discard(t.tgid)
+            self.slots.forget(t.tgid)
             t.policy.pop("page", None)
             rnd, where = D.patch_auxv(t, self.time_page)
             if where is not None:
@@ -492,6 +504,7 @@ class Replayer(Vee):
         self.park(t, go)
 
     def exiting(self, t: Tracee, status: int) -> bool:
+        self.slots.take_back(t)  # (a thread of a process that lives on)
         if self.runner is t:
             self.runner = None
         return super().exiting(t, status)
@@ -502,8 +515,10 @@ class Replayer(Vee):
         self.far_entry.pop(t.vtid, None)
         if self.runner is t:
             self.runner = None
-        if t.tid == t.tgid:
-            self.paged.discard(t.tgid)  # its pid may be handed out again
+        self.slots.take_back(t, in_memory=False)
+        if t.tid == t.tgid:  # its pid may be handed out again
+            self.paged.discard(t.tgid)
+            self.slots.forget(t.tgid)
 
     # -- syscalls ----------------------------------------------------------------
     def data(self, x: bytes | BlobRef) -> bytes:
@@ -684,6 +699,7 @@ class Replayer(Vee):
         if where is not None and t.nr in (EXECVE, EXECVEAT):
             if D.install_time_page(t, TP.MODE_REPLAY, where):  # type: ignore[arg-type]
                 self.paged.add(t.tgid)
+                self.slots.new_image(t.tgid)
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
         mapped = t.policy.pop("mapped", None)
@@ -884,20 +900,24 @@ class Replayer(Vee):
         """Put t's next events, while they are clock reads made without a
         stop, in its time page (virt/timepage.py): its code takes them from
         there, and pump() passes them by."""
+        item = self.next_of(t.vtid)
+        if not _buffered(item):
+            return
+        slot = self.slots.of.get(t.tid)
+        if slot is None:
+            slot = self.slots.give(t)
+            if slot is None:
+                return  # every slot taken: these reads stop
         taken: list[tuple[int, Syscall]] = []
-        while len(taken) < TP.CAP:
-            item = self.next_of(t.vtid)
-            if item is None or type(item[1]) is not Syscall or not item[1].flags & Syscall.BUFFERED:
-                break
+        while len(taken) < TP.CAP and _buffered(item):
             own = self.own[t.vtid]
             own.popleft()
             if not own:
                 del self.own[t.vtid]
-            self.prefilled.add(item[0])
+            self.prefilled.add(item[0])  # type: ignore[index]
             taken.append(item)  # type: ignore[arg-type]
-        if not taken:
-            return
-        out = [struct.pack("<II", len(taken), 0), bytes(TP.ENTRIES - TP.COUNT - 8)]
+            item = self.next_of(t.vtid)
+        out = [struct.pack("<II", len(taken), 0), bytes(TP.ENTRIES - TP.COUNT - 8)]  # count, head
         for _n, ev in taken:
             w0 = w1 = 0
             if ev.nr == TP.TIME:
@@ -907,7 +927,7 @@ class Replayer(Vee):
             clock, ptr = (ev.args[0], ev.args[1]) if ev.nr == TP.CLOCK_GETTIME else (0, ev.args[0])
             out.append(TP.ENTRY.pack(ev.nr, clock & 0xFFFFFFFF, ptr, ev.result, w0, w1))
         try:
-            t.write(TP.DATA + TP.COUNT, b"".join(out))
+            t.write(TP.slot_page(slot) + TP.COUNT, b"".join(out))
         except OSError as exc:
             raise ReplayError(f"thread {t.vtid} could not take its clock reads: {exc}") from None
         t.policy["page"] = taken
@@ -917,8 +937,11 @@ class Replayer(Vee):
         (Not at a signal: replay drops real signals wherever they come, and a
         task killed at its Exit event may be killed before it read them.)"""
         taken: list[tuple[int, Syscall]] = t.policy.pop("page")  # type: ignore[assignment]
+        slot = self.slots.of.get(t.tid)
+        if slot is None:
+            return
         try:
-            head = TP.HEADER.unpack(t.read(TP.DATA, TP.HEADER.size))[2]
+            head = TP.SLOT_HEAD.unpack(t.read(TP.slot_page(slot), TP.SLOT_HEAD.size))[2]
         except (OSError, MemoryReadError):
             return  # gone meanwhile: its exit says the rest
         if head < len(taken):

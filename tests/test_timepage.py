@@ -23,7 +23,7 @@ import pytest
 
 from scribe import exitcodes
 from tests.conftest import ROOT, scribe_cmd
-from traces import Signal, Spawn, Syscall, TraceReader
+from traces import Input, Signal, Spawn, Syscall, TraceReader
 from virt import seccomp
 from virt import timepage as TP
 
@@ -45,9 +45,11 @@ def test_the_code_is_what_its_source_assembles_to(tmp_path: Path) -> None:
     syms = dict((line.split()[2], int(line.split()[0], 16)) for line in
                 subprocess.run(["nm", str(obj)], check=True, capture_output=True, text=True).stdout.splitlines())
     assert [(name, syms[name.removeprefix("__vdso_") + "_entry"]) for name, _ in TP.SYMBOLS] == list(TP.SYMBOLS)
-    assert syms["untraced_end"] == TP.UNTRACED_END
-    assert syms["data"] == 4096 - TP.CODE_OFF  # the data page follows the code page
-    assert TP.CODE[TP.UNTRACED_END - 2:TP.UNTRACED_END] == b"\x0f\x05"
+    assert (syms["untraced_end"], syms["gettid_end"]) == (TP.UNTRACED_END, TP.GETTID_END)
+    assert syms["header"] == TP.HEADER - TP.BASE - TP.CODE_OFF  # the header page follows the code page
+    assert syms["slots"] == TP.slot_page(0) - TP.BASE - TP.CODE_OFF
+    for end in (TP.UNTRACED_END, TP.GETTID_END):
+        assert TP.CODE[end - 2:end] == b"\x0f\x05"
 
 
 def test_the_image_is_a_shared_object_that_exports_the_clock_calls() -> None:
@@ -226,15 +228,16 @@ def test_clock_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pa
     burst = runs[start + 10:start + 10 + 19]
     assert burst == [((1, "clock_gettime", 1, "B"), TP.CAP), ((1, "clock_gettime", 1, "T"), 1)] * 9 \
         + [((1, "clock_gettime", 1, "B"), 1000 - 9 * (TP.CAP + 1))]
-    # A forked child has a page of its own; a vfork child and a thread share
-    # the parent's, which is off meanwhile (for good with a thread).
+    # A forked child has a page of its own (a copy with no slot taken); a
+    # vfork child and a thread share the parent's, each thread with its slot.
     fork_at = runs.index((("spawn", 2, Spawn.FORK), 1))
-    assert runs[fork_at + 1:fork_at + 3] == [((2, "clock_gettime", 1, "B"), 10),
+    assert runs[fork_at + 1:fork_at + 4] == [((2, "clock_gettime", 1, "T"), 1), ((2, "clock_gettime", 1, "B"), 9),
                                              ((1, "clock_gettime", 1, "B"), 2)]
     vfork_at = runs.index((("spawn", 3, Spawn.VFORK), 1))
     assert runs[vfork_at + 1] == ((1, "clock_gettime", 1, "B"), 4)
     thread_at = runs.index((("spawn", 4, Spawn.THREAD), 1))
-    assert runs[thread_at + 1:] == [((4, "clock_gettime", 1, "T"), 5), ((1, "clock_gettime", 1, "T"), 3)]
+    assert runs[thread_at + 1:] == [((4, "clock_gettime", 1, "T"), 1), ((4, "clock_gettime", 1, "B"), 4),
+                                    ((1, "clock_gettime", 1, "B"), 3)]
     assert runs[:start] == [(("spawn", 1, Spawn.FORK), 1), ((1, "clock_gettime", 1, "T"), 1)]
     # Replay took the buffered reads from the page: only the others stopped.
     spy = subprocess.run([sys.executable, "-c", SPY_STOPS, str(trace)], capture_output=True, text=True,
@@ -244,6 +247,23 @@ def test_clock_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pa
     assert spy.stdout.split()[-2:] == ["stops", str(traced)]
 
 
+def test_threads_read_the_clock_through_slots_of_their_own(guest, tmp_path: Path) -> None:
+    trace, out = _record_and_replay(str(guest("timepage", ("-pthread",))), tmp_path, "threads")
+    assert out.count("digest") == 12
+    reads: dict[int, str] = {}
+    with TraceReader(trace) as r:
+        for _, ev in r.events():
+            if isinstance(ev, Syscall) and ev.nr == TP.CLOCK_GETTIME:
+                reads[ev.tid] = reads.get(ev.tid, "") + ("B" if ev.flags & Syscall.BUFFERED else "T")
+    assert len(reads) == 12 and all(len(k) == 200 for k in reads.values())
+    assert all("B" in k for k in reads.values())
+    # Twelve threads at once, eight slots: eight read without a stop from
+    # their second read on; the others stop until a slot is given back.
+    stopped_first = sorted(k.index("B") for k in reads.values())
+    assert stopped_first[:TP.NSLOTS] == [1] * TP.NSLOTS
+    assert min(stopped_first[TP.NSLOTS:]) > 1
+
+
 def test_a_signal_reaches_a_loop_that_only_reads_the_clock(guest, tmp_path: Path) -> None:
     trace, out = _record_and_replay(str(guest("timepage", ("-pthread",))), tmp_path, "signal")
     assert "signal after some reads: yes\n" in out
@@ -251,10 +271,13 @@ def test_a_signal_reaches_a_loop_that_only_reads_the_clock(guest, tmp_path: Path
         evs = [ev for _, ev in r.events()]
     at = next(i for i, ev in enumerate(evs) if isinstance(ev, Signal) and ev.signo == 14)
     before = [ev for ev in evs[:at] if isinstance(ev, Syscall) and ev.nr == TP.CLOCK_GETTIME]
-    # The loop's reads ran without stops until the signal came; the one it
-    # was delivered at stopped (the page was off while the signal waited).
+    after = [ev for ev in evs[at:] if isinstance(ev, Syscall) and ev.nr == TP.CLOCK_GETTIME]
+    # The loop's reads ran without stops until the signal came; then the
+    # thread's page slot was closed, its next read stopped, and the signal
+    # was delivered at that read's entry (the read runs again after the handler).
     assert sum(bool(ev.flags & Syscall.BUFFERED) for ev in before) > len(before) // 2
-    assert not before[-1].flags & Syscall.BUFFERED
+    assert isinstance(evs[at - 1], Input) and evs[at - 1].what == "signal_at_entry"
+    assert not after[0].flags & Syscall.BUFFERED
 
 
 _IDLE = """#include <stdio.h>

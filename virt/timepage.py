@@ -7,22 +7,30 @@ acquire), an event loop or a test harness many more. Like rr's syscall
 buffer, but for the clock calls alone: the program reads the clock, and the
 tracer takes the results at its next stop.
 
-At every exec the tracer maps two pages at BASE in the new image and points
-AT_SYSINFO_EHDR at them. The first is a minimal ELF shared object that
+At every exec the tracer maps the page at BASE in the new image and points
+AT_SYSINFO_EHDR at it. Its first 4 KiB are a minimal ELF shared object that
 exports __vdso_clock_gettime, __vdso_gettimeofday and __vdso_time (the
 names C libraries look up; the symbol and dynamic tables are at their
 absolute addresses, so the load bias is 0); its code is virt/timepage.S.
-The second is the buffer (`MODE`, `COUNT`, `HEAD`, then `CAP` entries).
+Then a header page (the mode, and a table of NSLOTS thread ids), and a
+buffer page for each slot (`COUNT`, `HEAD`, then `CAP` entries). A thread
+finds its slot by its id (a gettid made at `GETTID_IP`, which the seccomp
+filter lets through); the tracer gives a thread a slot when it first reads
+the clock through the page (that call stops), and takes it back when the
+thread exits, execs, or leaves it empty for a while. Each slot has one
+writer, its thread, so threads and a vfork child need no lock.
 
 - Record (mode 1): the call is made at `UNTRACED_IP`, which the seccomp
-  filter lets through for these three calls only, and its result appended.
-  The recorder takes the entries at the thread's next stop, before that
-  stop's own event, as the events the stops would have made.
+  filter lets through for these three calls only, and its result appended
+  to the thread's slot. The recorder takes the entries at the thread's next
+  stop, before that stop's own event, as the events the stops would have
+  made.
 - Replay (mode 2): the replayer puts the thread's next recorded entries in
-  the buffer before it runs on; the code takes each if it is the same call
-  (number, clock, pointer) and writes the recorded bytes where the kernel
-  wrote them. Anything else (an empty buffer, another call) is made as a
-  syscall the tracer stops on, and is checked against the trace as usual.
+  a slot of its own before it runs on; the code takes each if it is the same
+  call (number, clock, pointer) and writes the recorded bytes where the
+  kernel wrote them. Anything else (no slot, an empty buffer, another call)
+  is made as a syscall the tracer stops on, and is checked against the
+  trace as usual.
 - Any other mode: every call is such a syscall.
 
 Only clocks 0-11 are buffered: a negative clock id names a process or a
@@ -40,34 +48,49 @@ if TYPE_CHECKING:
     from virt.tracer import Tracee
 
 BASE = 0x70000000
-SIZE = 8192
-DATA = BASE + 4096
+VERSION = 2  # the trace header's `time_page`: this layout
+NSLOTS = 8
+SIZE = 4096 * (2 + NSLOTS)  # the image, the header page, a buffer page per slot
+HEADER = BASE + 4096
 CODE_OFF = 512
-# Data page layout (virt/timepage.S).
-MODE, COUNT, HEAD, ENTRIES = 0, 4, 8, 64
+# Layout (virt/timepage.S): the header page holds the mode and the slot table
+# (the thread id each slot is given to); a slot's page its count, head, entries.
+MODE, TABLE = 0, 64
+COUNT, HEAD, ENTRIES = 4, 8, 64
 ESIZE, CAP = 40, 100
 MODE_OFF, MODE_RECORD, MODE_REPLAY = 0, 1, 2
 ENTRY = struct.Struct("<IIQqQQ")  # nr, clock, pointer, result, w0, w1
-HEADER = struct.Struct("<III")     # mode, count, head
+SLOT_HEAD = struct.Struct("<III")  # (unused), count, head
 
-CLOCK_GETTIME, GETTIMEOFDAY, TIME = 228, 96, 201
+CLOCK_GETTIME, GETTIMEOFDAY, TIME, GETTID = 228, 96, 201, 186
 NRS = (CLOCK_GETTIME, GETTIMEOFDAY, TIME)
 
 # gcc -c virt/timepage.S && objcopy -O binary -j .text (tests/test_timepage.py)
 CODE = bytes.fromhex(
-    "89ffb8e400000089fa4989f283ff0b0f872f010000eb49660f1f840000000000b86000000031"
-    "d24989fa4885f60f8511010000eb2b66662e0f1f840000000000b8c900000031d24989faeb14"
-    "66662e0f1f840000000000660f1f840000000000448b05990d00004183f8017566448b05900d"
-    "00004183f8640f83c60000004189c10f05496bc8284c8d1db20d00004c01d94489098951044c"
-    "895108488941104181f9c9000000741b4885c0751a4d85d274154d8b1a4c8959184d8b5a084c"
-    "895920eb044889411841ffc0448905330d0000eb794183f802756b448b05280d0000443b051d"
-    "0d0000735b496bc8284c8d1d4c0d00004c01d93901754939510475444c395108753e41ffc044"
-    "8905f80c0000488b41104d85d274338139c900000074164885c075264c8b59184d891a4c8b59"
-    "204d895a08eb15483d01f0ffff730d498902eb084531c04531c90f0531c931d231f631ff4531"
-    "c04531c94531d24531dbc3")
+    "89ffb8e400000089fa4989f283ff0b0f875a010000eb49660f1f840000000000b86000000031"
+    "d24989fa4885f60f853c010000eb2b66662e0f1f840000000000b8c900000031d24989faeb14"
+    "66662e0f1f840000000000660f1f840000000000448b05990d00004183f801740a4183f8020f"
+    "85f80000004189c1b8ba0000000f05488d0db80d00004531db42390499741141ffc34183fb08"
+    "72f14489c8e9cd00000049c1e30c4c8d05531d00004d01d84489c8833d460d00000175564183"
+    "7804640f83a80000000f05418b48044c6bd9284b8d4c18404489098951044c89510848894110"
+    "4181f9c9000000741b4885c0751a4d85d274154d8b1a4c8959184d8b5a084c895920eb044889"
+    "411841ff4004eb65418b4808413b480473534c6bd9284f8d5c1840413903754541395304753f"
+    "4d395308753941ff4008498b43104d85d2743441813bc900000074164885c07526498b4b1849"
+    "890a498b4b2049894a08eb15483d01f0ffff730d498902eb084531c04531c90f0531c931d231"
+    "f631ff4531c04531c94531d24531dbc3")
 SYMBOLS = (("__vdso_clock_gettime", 0x00), ("__vdso_gettimeofday", 0x20), ("__vdso_time", 0x40))
-UNTRACED_END = 0x83  # the instruction after the record path's syscall
-UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END  # what seccomp sees as its instruction pointer
+GETTID_END = 0x81    # the instruction after the gettid that finds the thread's slot
+UNTRACED_END = 0xC9  # the instruction after the record path's syscall
+# What seccomp sees as the instruction pointer of those two calls.
+GETTID_IP = BASE + CODE_OFF + GETTID_END
+UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END
+
+
+def slot_page(slot: int) -> int:
+    """The address of a slot's buffer page."""
+    return HEADER + 4096 * (1 + slot)
+
+
 SONAME = "linux-vdso.so.1"
 
 # ELF constants
@@ -171,9 +194,85 @@ def install(t: Tracee, mode: int, vdso: int,
         if got != BASE:
             return False
         t.write(BASE, IMAGE)
-        t.write(DATA, HEADER.pack(mode, 0, 0))
+        t.write(HEADER + MODE, struct.pack("<I", mode))  # the rest is zero: no slot given
         got, _ = I.inject(t.tid, r, _MPROTECT, (BASE, 4096, _PROT_R | _PROT_X),
                           at_seccomp_stop=False, kept=kept)
         return got == 0
     finally:
         P.setregs(t.tid, saved)
+
+
+class Slots:
+    """Which thread holds which buffer slot of its process's page: the
+    tracer's copy of each page's slot table, kept in step with the page.
+
+    A slot is given at a stop of the thread (the page's code finds it from
+    the thread's next call on) and taken back at its stops, at its exit, or
+    with its image (exec, exit of the process). Record and replay each keep
+    their own: replay's slots need not be the recording's.
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[int, list[int]] = {}     # tgid -> NSLOTS tids (0: free)
+        self.of: dict[int, int] = {}               # tid -> its slot
+        # Slots out of the page's table but not yet read once more: the
+        # thread may have been inside the page's code, past the table.
+        self.closing: set[int] = set()
+
+    def new_image(self, tgid: int) -> None:
+        """A page just put in (all slots free)."""
+        self.forget(tgid)
+        self.tables[tgid] = [0] * NSLOTS
+
+    def forget(self, tgid: int) -> None:
+        table = self.tables.pop(tgid, None)
+        for tid in table or ():
+            self.of.pop(tid, None)
+
+    def copy(self, child: Tracee) -> None:
+        """A forked child has a copy of the page: none of its slots is its."""
+        self.new_image(child.tgid)
+        try:
+            child.write(HEADER + TABLE, bytes(4 * NSLOTS))
+        except OSError:
+            self.tables.pop(child.tgid, None)
+
+    def give(self, t: Tracee) -> int | None:
+        """A free slot of t's page for t, emptied; None if all are taken."""
+        table = self.tables.get(t.tgid)
+        if table is None or 0 not in table:
+            return None
+        slot = table.index(0)
+        try:
+            t.write(slot_page(slot) + COUNT, bytes(8))
+            t.write(HEADER + TABLE + 4 * slot, struct.pack("<I", t.tid))
+        except OSError:
+            return None
+        table[slot] = t.tid
+        self.of[t.tid] = slot
+        return slot
+
+    def close(self, t: Tracee) -> None:
+        """Out of the table, so t's next call stops; the slot stays t's
+        until the tracer has read it once more (then take_back)."""
+        slot = self.of.get(t.tid)
+        if slot is None:
+            return
+        self.closing.add(t.tid)
+        try:
+            t.write(HEADER + TABLE + 4 * slot, bytes(4))
+        except OSError:
+            pass
+
+    def take_back(self, t: Tracee, *, in_memory: bool = True) -> None:
+        self.closing.discard(t.tid)
+        slot = self.of.pop(t.tid, None)
+        table = self.tables.get(t.tgid)
+        if slot is None or table is None:
+            return
+        table[slot] = 0
+        if in_memory:
+            try:
+                t.write(HEADER + TABLE + 4 * slot, bytes(4))
+            except OSError:
+                pass  # its process is gone

@@ -8,6 +8,8 @@
  *                     posix_spawn (vfork); a thread's reads
  *   timepage signal   a loop that only reads the clock until SIGALRM's
  *                     handler sets a flag
+ *   timepage threads  12 threads (more than the page has slots) read the
+ *                     clock at once; each prints its own digest
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -139,9 +141,42 @@ static int signal_loop(void) {
     return 0;
 }
 
+#define WORKERS 12
+static pthread_barrier_t all_there;
+
+static void *worker(void *arg) {
+    uint64_t d = 1469598103934665603ull;
+    struct timespec ts;
+    pthread_barrier_wait(&all_there);
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 5; i++) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            d = (d ^ (uint64_t)ts.tv_nsec) * 1099511628211ull;
+        }
+        getppid();  /* a stop: the buffer is read there */
+    }
+    *(uint64_t *)arg = d;
+    return NULL;
+}
+
+static int threads(void) {
+    pthread_t th[WORKERS];
+    uint64_t digests[WORKERS];
+    pthread_barrier_init(&all_there, NULL, WORKERS);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_create(&th[i], NULL, worker, &digests[i]);
+    for (int i = 0; i < WORKERS; i++) {
+        pthread_join(th[i], NULL);
+        printf("worker %d digest %016llx\n", i, (unsigned long long)digests[i]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "signal") == 0)
         return signal_loop();
+    if (argc > 1 && strcmp(argv[1], "threads") == 0)
+        return threads();
     return reads();
 }
