@@ -40,6 +40,7 @@ import sys
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from scribe import determinism as D
+from scribe.hostcache import DigestCache
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import decode
@@ -205,7 +206,7 @@ class Replayer(Vee):
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
-        self._host_ranges: dict[tuple[int, ...], bytes] = {}  # file version, range -> digest
+        self._host_ranges: DigestCache | None = None  # file version, range -> digest (loaded when needed)
         self._blob_bytes = 0
         self.dying: set[Tracee] = set()
         # The tracee allowed to run user code (the recorder's token holder).
@@ -682,9 +683,11 @@ class Replayer(Vee):
         holds the recorded bytes of the mapping: mapping it needs neither
         the blob nor a copy of it."""
         path = self.fds.get(vpid, {}).get(fd)
-        if isinstance(path, str) and host_file_holds(path, offset, length, content, self._host_ranges):
-            return path
-        return None
+        if not isinstance(path, str):
+            return None
+        if self._host_ranges is None:
+            self._host_ranges = DigestCache()
+        return path if host_file_holds(path, offset, length, content, self._host_ranges) else None
 
     def _close_in(self, t: Tracee, fd: int) -> None:
         """At an exit stop: close fd in the tracee; its registers stay as they are."""
@@ -1208,6 +1211,8 @@ class Replayer(Vee):
     def cleanup(self) -> None:
         remove_files(self.tempfiles)
         self.tempfiles.clear()
+        if self._host_ranges is not None:
+            self._host_ranges.save()  # for the next replay
 
     def remaining(self) -> int:
         """Events not yet consumed (Exit events excepted)."""
@@ -1230,11 +1235,11 @@ def remove_files(paths: Iterable[str]) -> None:
             pass
 
 
-def host_file_holds(path: str, offset: int, length: int, content: BlobRef,
-                    cache: dict[tuple[int, ...], bytes]) -> bool:
+def host_file_holds(path: str, offset: int, length: int, content: BlobRef, cache: DigestCache) -> bool:
     """Whether reading [offset, offset + length) of the file at path gives
     the content of the blob (a file ending early gives fewer bytes, as the
-    recorder's read did). cache maps a file version and range to its digest."""
+    recorder's read did). cache maps a file version and range to its digest
+    (scribe/hostcache.py: kept from one replay to the next)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -1243,7 +1248,7 @@ def host_file_holds(path: str, offset: int, length: int, content: BlobRef,
         st = os.fstat(fd)
         key = file_version(st, offset, length)
         if key not in cache:
-            cache[key] = _digest_of_range(fd, offset, length)
+            cache.keep(key, _digest_of_range(fd, offset, length), st.st_ctime_ns)
     except OSError:
         return False
     finally:

@@ -14,6 +14,9 @@ import pytest
 GUESTS = Path(__file__).parent / "guests"
 ROOT = Path(__file__).parent.parent
 _BUILD = Path(os.environ.get("SCRIBE_TEST_BUILD", "/tmp/scribe-test-guests"))
+# Replays keep digests of this machine's files (scribe/hostcache.py): the
+# tests' replays keep theirs here, not in the user's cache.
+os.environ["XDG_CACHE_HOME"] = os.environ.get("SCRIBE_TEST_CACHE", "/tmp/scribe-test-cache")
 
 
 def _compile(name: str, extra: tuple[str, ...] = ()) -> Path:

@@ -120,19 +120,21 @@ def test_a_host_file_stands_for_a_blob_only_with_its_bytes(tmp_path):
     def ref(b: bytes) -> BlobRef:
         return BlobRef(hashlib.sha256(b).digest(), len(b))
 
+    from scribe.hostcache import DigestCache
+
     lib = tmp_path / "lib.so"
     body = os.urandom(300_000)
     lib.write_bytes(body)
-    cache: dict = {}
+    cache = DigestCache(str(tmp_path / "digests"))
     assert host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), cache)
     assert not host_file_holds(str(lib), 0, 100_000, ref(body[65536:165536]), cache)
     # a mapping past the end of the file: the recorder read what there was
     assert host_file_holds(str(lib), 262144, 1 << 20, ref(body[262144:]), cache)
     assert not host_file_holds(str(lib), 262144, 1 << 20, ref(body[262144:] + b"\0"), cache)
     lib.write_bytes(body[:70000] + b"x" + body[70001:])
-    assert not host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), {})
+    assert not host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), cache)
     lib.unlink()
-    assert not host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), {})
+    assert not host_file_holds(str(lib), 65536, 100_000, ref(body[65536:165536]), cache)
 
 
 def test_record_default_directory_and_latest(scribe, tmp_path):
