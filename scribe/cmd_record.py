@@ -78,6 +78,7 @@ def handle(args: argparse.Namespace) -> int:
                 pass
             return exitcodes.TRACE_WRITE
         writer.close(status)
+        rec.finish()
     except TraceError as exc:
         print(f"scribe: {exc}", file=sys.stderr)
         return exitcodes.TRACE_WRITE

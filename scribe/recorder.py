@@ -39,6 +39,7 @@ from typing import Any
 from scribe import determinism as D
 from scribe import domains
 from scribe.domains import Domain
+from scribe.hostcache import DigestCache
 from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWriter
 from virt import ptrace_api as P
 from virt import syscalls as S
@@ -141,6 +142,7 @@ class Recorder(Vee):
         self.traps_writes = True
         self.handlers[nr("write")] = self._write
         self._file_cache: dict[tuple[int, ...], BlobRef] = {}
+        self._digests: DigestCache | None = None  # loaded at the first file blob
         self._append = writer.append  # the hot path: no Recorder.append frame
         self._finish_skip = lambda tt: self.tracer.finish_entry(tt, SKIP)  # made once, not per call
         self._interp_cache: dict[bytes, str | None] = {}
@@ -170,6 +172,11 @@ class Recorder(Vee):
         # file, say). They fail with ENOSYS, as on older kernels, and
         # programs fall back to read and write.
         return Vee.errno_set(self) | NO_KERNEL_COPIES
+
+    def finish(self) -> None:
+        """The recording is over: keep the new file digests for next time."""
+        if self._digests is not None:
+            self._digests.save()
 
     def now(self) -> int:
         return monotonic_ns() - self.t0
@@ -570,7 +577,9 @@ class Recorder(Vee):
 
         Every process maps the same libraries: the identity of the file
         (device, inode, change time, size) and the range say it is the same
-        content as last time, without reading it again.
+        content as last time, without reading it again. Its digest is kept
+        for the next recording and replay too (scribe/hostcache.py): a
+        library is read into every trace, but hashed once.
         """
         try:
             fdn = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -591,7 +600,12 @@ class Recorder(Vee):
             os.close(fdn)
         if len(data) < 4096:
             return data
-        ref = self.w.blob(data)
+        if self._digests is None:
+            self._digests = DigestCache()
+        known = self._digests.get(key)
+        ref = self.w.blob(data, known)
+        if known is None:
+            self._digests.keep(key, ref.digest, st.st_ctime_ns)
         self._file_cache[key] = ref
         return ref
 

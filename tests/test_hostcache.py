@@ -1,4 +1,4 @@
-"""Digests of this machine's file ranges kept between replays (scribe/hostcache.py)."""
+"""Digests of this machine's file ranges kept between runs (scribe/hostcache.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import msgpack
 from scribe import hostcache
 from scribe.hostcache import DigestCache
 from tests.conftest import ROOT, scribe_cmd
+from traces import Exec, TraceReader
 
 OLD = time.time_ns() - 60 * 10**9
 
@@ -74,7 +75,9 @@ sys.exit(code)
 def test_a_second_replay_does_not_hash_the_libraries_again(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     trace = str(tmp_path / "t.scribe")
-    rec = subprocess.run(scribe_cmd("record", "-q", "-o", trace, "--", "/bin/true"), env=env,
+    # Recorded with a cache of its own (the recorder's digests would serve replay too).
+    rec = subprocess.run(scribe_cmd("record", "-q", "-o", trace, "--", "/bin/true"),
+                         env={**env, "XDG_CACHE_HOME": str(tmp_path / "elsewhere")},
                          capture_output=True, text=True, timeout=60)
     assert rec.returncode == 0, rec.stderr
 
@@ -87,3 +90,44 @@ def test_a_second_replay_does_not_hash_the_libraries_again(tmp_path: Path) -> No
     assert digests() > 0  # libc's text, at least
     assert (tmp_path / "cache" / "scribe" / "file-digests").exists()
     assert digests() == 0
+    # The recorder's digests are the replayer's: replay with its cache hashes nothing.
+    env["XDG_CACHE_HOME"] = str(tmp_path / "elsewhere")
+    assert digests() == 0
+
+
+# `scribe record -q -o TRACE -- CMD...`, printing how many blobs the writer hashed
+SPY_BLOB_HASHES = """
+import sys
+from scribe import cli
+from traces import writer
+count = 0
+real = writer.blob_digest
+def digest(data):
+    global count
+    count += 1
+    return real(data)
+writer.blob_digest = digest
+code = cli.main(["record", "-q", "-o", *sys.argv[1:]])
+print("hashed", count)
+sys.exit(code)
+"""
+
+
+def test_a_second_recording_does_not_hash_the_files_it_stores_again(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def hashed(trace: str) -> int:
+        spy = subprocess.run([sys.executable, "-c", SPY_BLOB_HASHES, trace, "--", "/bin/true"], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert spy.returncode == 0, spy.stderr
+        return int(spy.stdout.split()[-1])
+
+    first, second = str(tmp_path / "a.scribe"), str(tmp_path / "b.scribe")
+    assert hashed(first) >= 2  # the binary, ld.so, libc's mapped ranges
+    assert hashed(second) == 0
+    with TraceReader(first) as a, TraceReader(second) as b:
+        refs_a = {ev.binary for _, ev in a.events() if isinstance(ev, Exec)}
+        refs_b = {ev.binary for _, ev in b.events() if isinstance(ev, Exec)}
+        assert refs_a == refs_b and all(b.data(ref) for ref in refs_b)  # the digests check out
+    rep = subprocess.run(scribe_cmd("replay", second), env=env, capture_output=True, text=True, timeout=60)
+    assert rep.returncode == 0, rep.stderr

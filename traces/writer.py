@@ -229,8 +229,10 @@ class TraceWriter:
                 self._cut_locked()
             return n
 
-    def blob(self, data: bytes) -> BlobRef:
-        """Store data once (by content hash) and return its reference."""
+    def blob(self, data: bytes, digest: bytes | None = None) -> BlobRef:
+        """Store data once (by content hash) and return its reference.
+        digest: its SHA-256 if the caller knows it already (the recorder's
+        cache of file digests), so that it is not hashed again."""
         with self._lock:
             self._check_usable()
             if self._timer is None:
@@ -238,13 +240,14 @@ class TraceWriter:
             elif self._queued_bytes > MAX_QUEUED:
                 self._admit()
                 self._check_usable()
-            return self._blob_locked(bytes(data))
+            return self._blob_locked(bytes(data), digest)
 
-    def _blob_locked(self, data: bytes) -> BlobRef:
+    def _blob_locked(self, data: bytes, digest: bytes | None = None) -> BlobRef:
         size = len(data)
         if size > F.MAX_BLOB_SIZE:
             raise TraceError(f"blob of {size} bytes exceeds the trace format's limit")
-        digest = blob_digest(data)
+        if digest is None:
+            digest = blob_digest(data)
         ref = self._refs.get(digest)
         if ref is not None:
             return ref if ref.size == size else BlobRef(digest, size)
