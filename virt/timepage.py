@@ -58,7 +58,7 @@ CODE_OFF = 512
 MODE, TABLE = 0, 64
 COUNT, HEAD, ENTRIES = 4, 8, 64
 ESIZE, CAP = 40, 100
-MODE_OFF, MODE_RECORD, MODE_REPLAY = 0, 1, 2
+MODE_RECORD, MODE_REPLAY = 1, 2  # any other mode: every call stops
 ENTRY = struct.Struct("<IIQqQQ")  # nr, clock, pointer, result, w0, w1
 SLOT_HEAD = struct.Struct("<III")  # (unused), count, head
 
@@ -163,7 +163,7 @@ _syscall_at: dict[int, int] = {}  # address of the hidden vDSO -> a syscall inst
 
 def install(t: Tracee, mode: int, vdso: int,
             kept: list[tuple[int, bytes]] | None = None) -> bool:
-    """Map the page in `t`, stopped at its exec event, in `mode`.
+    """Map the page in `t`, stopped at its execve's exit stop, in `mode`.
 
     The calls are made from a `syscall` instruction of the kernel's vDSO
     (mapped still, though hidden from the program); `t`'s registers are put
