@@ -359,3 +359,29 @@ def test_a_live_replay_stops_at_a_clock_read_made_without_a_stop(guest, tmp_path
             assert TP.BASE <= regs["rip"] < TP.BASE + 4096  # the page's stopping path
     finally:
         s.close()
+
+
+def test_the_detail_panel_says_a_read_was_made_without_a_stop(guest, tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from tui.detail import render_detail
+    from tui.model import TraceModel
+
+    trace, _ = _record_and_replay(str(guest("timepage", ("-pthread",))), tmp_path, "reads")
+    with TraceReader(trace) as r:
+        reads = [(n, bool(ev.flags & Syscall.BUFFERED)) for n, ev in r.events()
+                 if isinstance(ev, Syscall) and ev.nr == TP.CLOCK_GETTIME]
+        model = TraceModel(r, str(trace))
+
+        def text(n: int) -> str:
+            console = Console(width=200, record=True, file=io.StringIO())
+            for part in render_detail(model, n):
+                console.print(part)
+            return console.export_text()
+
+        stopped = next(n for n, b in reads if not b)
+        buffered = next(n for n, b in reads if b)
+        assert "without a stop" in text(buffered) and "CLOCK_MONOTONIC" in text(buffered)
+        assert "without a stop" not in text(stopped)

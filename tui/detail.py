@@ -162,6 +162,8 @@ def _syscall_detail(
     flags = []
     if ev.flags & Syscall.EXECUTED:
         flags.append("executed on replay")
+    if ev.flags & Syscall.BUFFERED:
+        flags.append("made without a stop, through the time page (replay puts the result there)")
     if flags:
         out.append(Text("flags: " + ", ".join(flags), style="dim"))
 
