@@ -3,9 +3,10 @@
 The page's code and image are checked against their source and the ELF
 rules the C libraries follow; the seccomp filter is run on sample calls; then
 real programs read the clock through it under record and replay: every kind
-of call, a burst longer than the buffer, a fork, a vfork, a thread, a signal
-awaited in a loop of clock reads, programs that read the clock more or less
-often than the trace says, and a live replay that stops at such a read.
+of call, a burst longer than a slot's buffer, a fork, a vfork, a thread, more
+threads than slots, a signal awaited in a loop of clock reads, programs that
+read the clock more or less often than the trace says, a live replay that
+stops at such a read, and the TUI's word for it.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ sys.exit(code)
 """
 
 
-def test_a_page_is_read_only_once_its_process_reads_the_clock(guest, tmp_path: Path) -> None:
+def test_a_slot_is_read_only_once_its_thread_reads_the_clock(guest, tmp_path: Path) -> None:
     def drains(*cmd: str) -> int:
         spy = subprocess.run([sys.executable, "-c", SPY_DRAINS, str(tmp_path / "t.scribe"), "--", *cmd],
                              capture_output=True, text=True, timeout=90,
@@ -295,7 +296,7 @@ int main(void) {
 """
 
 
-def test_a_page_found_empty_for_a_while_is_off_until_the_next_read(tmp_path: Path) -> None:
+def test_a_slot_found_empty_for_a_while_is_given_back_until_the_next_read(tmp_path: Path) -> None:
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
     (tmp_path / "p.c").write_text(_IDLE)
@@ -303,7 +304,7 @@ def test_a_page_found_empty_for_a_while_is_off_until_the_next_read(tmp_path: Pat
     trace, out = _record_and_replay(str(tmp_path / "p"), tmp_path)
     assert out == "done\n"
     reads = [(k[3], n) for k, n in _clock_runs(trace) if len(k) == 4]
-    # Each round's first read turns the page on; 40 stops without a read turn it off.
+    # Each round's first read gets the thread a slot; 40 stops without a read give it back.
     assert reads == [("T", 1), ("B", 2), ("T", 1), ("B", 2)]
 
 
