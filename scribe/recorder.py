@@ -154,7 +154,6 @@ class Recorder(Vee):
         # call stops), and gives it back after IDLE_READS stops that found it
         # empty: threads that do not read the clock pay nothing.
         self.time_page = writer.header.get("time_page") == TP.VERSION  # what the trace header promises
-        self.paged: set[int] = set()
         self.slots = TP.Slots()
         self.idle_reads: dict[int, int] = {}  # tid -> reads of its buffer in a row that found it empty
 
@@ -248,7 +247,7 @@ class Recorder(Vee):
         # Where it stopped, without performance counters: the instruction
         # pointer and every general register. Replay stops it where they match.
         t.load_regs()
-        if TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
+        if TP.holds(t.regs.rip):
             return False  # inside the time page's code: at the next tick, elsewhere
         if t.tid in self.slots.of:
             self._clock_reads(t)
@@ -299,9 +298,8 @@ class Recorder(Vee):
         child.state = domains.of_child(parent.state, kind, flags)  # type: ignore[arg-type]
         child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
                                       {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
-        if parent.tgid in self.paged and not flags & CLONE_VM:
-            self.paged.add(child.tgid)  # a copy of the page; threads and a vfork
-            self.slots.copy(child)      # child share it, with slots of their own
+        if self.slots.has_page(parent.tgid) and not flags & CLONE_VM:
+            self.slots.copy(child)  # a copy of the page; threads and a vfork child share it
 
     def child_started(self, child: Tracee) -> None:
         super().child_started(child)
@@ -431,8 +429,8 @@ class Recorder(Vee):
             inputs = S.entry_inputs(t.nr, t.args, t)
         except Exception:
             inputs = []
-        if t.nr in TIME_NRS and t.tgid in self.paged and t.tid not in self.slots.of \
-                and TP.BASE <= t.regs.rip < TP.BASE + TP.SIZE:
+        if t.nr in TIME_NRS and t.tid not in self.slots.of and TP.holds(t.regs.rip) \
+                and self.slots.has_page(t.tgid):
             # A clock call through the page without a slot: the next need no stop.
             self.slots.give(t)
             self.idle_reads[t.tid] = 0
@@ -637,7 +635,7 @@ class Recorder(Vee):
         regs = t.load_regs()
         # An interrupt took it into the kernel, or it is in the time page's
         # code (its record path's call is not a boundary replay knows).
-        in_user_code = regs.orig_rax == _NO_SYSCALL or TP.BASE <= regs.rip < TP.BASE + TP.SIZE
+        in_user_code = regs.orig_rax == _NO_SYSCALL or TP.holds(regs.rip)
         if t.policy.get("boundary") and not in_user_code:
             self.append(Signal(t.vtid, signo, info, self.now()))  # at a syscall's return
             return signo
@@ -658,14 +656,12 @@ class Recorder(Vee):
         where = t.policy.pop("time_page")
         kept: list[tuple[int, bytes]] = []
         if D.install_time_page(t, TP.MODE_RECORD, where, kept):  # type: ignore[arg-type]
-            self.paged.add(t.tgid)
             self.slots.new_image(t.tgid)
         for signo, info in kept:  # came while it was put in: at its next syscall
             self.deferred.setdefault(t.tid, []).append((signo, self.translate_siginfo(info)))
 
     def _forget_page(self, t: Tracee) -> None:
         """The process's image is gone (exec or exit): so is its page."""
-        self.paged.discard(t.tgid)
         self.slots.forget(t.tgid)
 
     def _clock_reads(self, t: Tracee) -> None:
@@ -683,7 +679,7 @@ class Recorder(Vee):
         except (OSError, MemoryReadError):
             return
         if t.tid in self.slots.closing:
-            if not TP.BASE <= t.load_regs().rip < TP.BASE + TP.SIZE:
+            if not TP.holds(t.load_regs().rip):
                 self.slots.take_back(t, in_memory=False)  # out of the code, read once more: free
         elif count:
             self.idle_reads[t.tid] = 0

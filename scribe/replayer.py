@@ -201,8 +201,7 @@ class Replayer(Vee):
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         # The recording gave every exec'd image the time page: replay does too.
         self.time_page = hdr.get("time_page") == TP.VERSION if hasattr(hdr, "get") else False
-        self.paged: set[int] = set()  # processes with the page in
-        self.slots = TP.Slots()  # which threads hold a slot of their page (replay's own)
+        self.slots = TP.Slots()  # the processes with the page, and which threads hold a slot (replay's own)
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
@@ -463,8 +462,7 @@ class Replayer(Vee):
             child.vpid = vid
             self.vppid[vid] = parent.vpid
             self.fds[vid] = dict(self.fds.get(parent.vpid, {}))
-            if parent.tgid in self.paged and not flags & 0x100:  # CLONE_VM
-                self.paged.add(child.tgid)
+            if self.slots.has_page(parent.tgid) and not flags & 0x100:  # CLONE_VM
                 self.slots.copy(child)
         self.by_vtid[vid] = child
         self._settid(parent, child, flags, parent_side=True)
@@ -487,7 +485,6 @@ class Replayer(Vee):
             if not isinstance(ev, Exec):
                 raise Divergence(n, t.vtid, describe(ev), "an exec")
             self.started = True
-            self.paged.discard(t.tgid)
             self.slots.forget(t.tgid)
             t.policy.pop("page", None)
             rnd, where = D.patch_auxv(t, self.time_page)
@@ -518,7 +515,6 @@ class Replayer(Vee):
             self.runner = None
         self.slots.take_back(t, in_memory=False)
         if t.tid == t.tgid:  # its pid may be handed out again
-            self.paged.discard(t.tgid)
             self.slots.forget(t.tgid)
 
     # -- syscalls ----------------------------------------------------------------
@@ -701,7 +697,6 @@ class Replayer(Vee):
         where = t.policy.pop("time_page", None)
         if where is not None and t.nr in (EXECVE, EXECVEAT):
             if D.install_time_page(t, TP.MODE_REPLAY, where):  # type: ignore[arg-type]
-                self.paged.add(t.tgid)
                 self.slots.new_image(t.tgid)
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
@@ -838,7 +833,7 @@ class Replayer(Vee):
         """Before the runner goes on: its clock reads made without a stop go
         in its time page; if the recorder preempted it next, set a breakpoint
         where it was stopped."""
-        if t.tgid in self.paged and self.prefill and "page" not in t.policy:
+        if self.prefill and "page" not in t.policy and self.slots.has_page(t.tgid):
             self._fill_page(t)
         if self.runner is not t or "bp" in t.policy or not self.started:
             return

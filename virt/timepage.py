@@ -86,6 +86,11 @@ GETTID_IP = BASE + CODE_OFF + GETTID_END
 UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END
 
 
+def holds(addr: int) -> bool:
+    """addr lies in the time page (a thread whose rip does is inside its code)."""
+    return BASE <= addr < BASE + SIZE
+
+
 def slot_page(slot: int) -> int:
     """The address of a slot's buffer page."""
     return HEADER + 4096 * (1 + slot)
@@ -203,8 +208,9 @@ def install(t: Tracee, mode: int, vdso: int,
 
 
 class Slots:
-    """Which thread holds which buffer slot of its process's page: the
-    tracer's copy of each page's slot table, kept in step with the page.
+    """Which processes have a page, and which thread holds which buffer slot
+    of it: the tracer's copy of each page's slot table, kept in step with
+    the page.
 
     A slot is given at a stop of the thread (the page's code finds it from
     the thread's next call on) and taken back at its stops, at its exit, or
@@ -218,6 +224,9 @@ class Slots:
         # Slots out of the page's table but not yet read once more: the
         # thread may have been inside the page's code, past the table.
         self.closing: set[int] = set()
+
+    def has_page(self, tgid: int) -> bool:
+        return tgid in self.tables
 
     def new_image(self, tgid: int) -> None:
         """A page just put in (all slots free)."""
