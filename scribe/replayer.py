@@ -531,10 +531,10 @@ class Replayer(Vee):
         return got
 
     def syscall_entry(self, t: Tracee) -> int:
-        if "page" in t.policy:
-            self._page_taken(t, decode.format_syscall(t.nr, t.args, None))
-        item = self.next_of(t.vtid)
         live = _Live(t)
+        if "page" in t.policy:
+            self._page_taken(t, live)
+        item = self.next_of(t.vtid)
         if item is None and not self.exhausted:
             # Beyond the lookahead: wait here until the trace comes that far.
             self.far_entry[t.vtid] = t
@@ -930,7 +930,7 @@ class Replayer(Vee):
             raise ReplayError(f"thread {t.vtid} could not take its clock reads: {exc}") from None
         t.policy["page"] = taken
 
-    def _page_taken(self, t: Tracee, live: str) -> None:
+    def _page_taken(self, t: Tracee, live: _Live) -> None:
         """At t's next syscall: it made every clock read put in its page.
         (Not at a signal: replay drops real signals wherever they come, and a
         task killed at its Exit event may be killed before it read them.)"""
@@ -944,7 +944,7 @@ class Replayer(Vee):
             return  # gone meanwhile: its exit says the rest
         if head < len(taken):
             n, ev = taken[head]
-            raise Divergence(n, t.vtid, describe(ev) + " (made without a stop)", live)
+            raise Divergence(n, t.vtid, describe(ev) + " (made without a stop)", str(live))
 
     # -- signals -----------------------------------------------------------------
     def _boundary_signals(self, t: Tracee) -> None:
