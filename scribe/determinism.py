@@ -145,11 +145,12 @@ def patch_auxv(t: Tracee, time_page: bool = False) -> tuple[int, tuple[int, int]
 
 
 def install_time_page(t: Tracee, mode: int, where: tuple[int, int],
-                      kept: list[tuple[int, bytes]] | None = None) -> bool:
-    """At the execve's exit stop: map the time page in `mode`; if it cannot
-    be, hide the vDSO after all (the program has not run yet)."""
+                      kept: list[tuple[int, bytes]] | None = None, size: int = timepage.SIZE) -> bool:
+    """At the execve's exit stop: map the time page in `mode` (`size`: its
+    layout's); if it cannot be, hide the vDSO after all (the program has not
+    run yet)."""
     entry, vdso = where
-    if timepage.install(t, mode, vdso, kept):
+    if timepage.install(t, mode, vdso, kept, size):
         return True
     t.write(entry, struct.pack("<QQ", AT_IGNORE, 0))
     return False

@@ -30,8 +30,10 @@ delivery is a Signal event.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal as _signal
+import stat as _stat
 import struct
 import time
 from typing import Any
@@ -84,6 +86,12 @@ IDLE_READS = 16
 # CPU clocks, and anything after a time namespace may have changed, run.
 CLOCK_GETTIME, GETTIMEOFDAY, TIME = nr("clock_gettime"), nr("gettimeofday"), nr("time")
 TIME_NRS = frozenset({CLOCK_GETTIME, GETTIMEOFDAY, TIME})
+IO_NRS = frozenset(TP.IO_NRS)
+CLOSE, DUP, DUP2, DUP3, FCNTL, CLOSE_RANGE = (nr(n) for n in ("close", "dup", "dup2", "dup3", "fcntl",
+                                                              "close_range"))
+OPENS = frozenset(nr(n) for n in ("open", "openat", "openat2", "creat"))
+FD_CALLS = frozenset({CLOSE, DUP, DUP2, DUP3, FCNTL, CLOSE_RANGE} | OPENS)
+CLONE_FILES = 0x400
 SHARED_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 11})  # REALTIME MONOTONIC MONOTONIC_RAW *_COARSE BOOTTIME TAI
 UNSHARE, SETNS = nr("unshare"), nr("setns")
 _TIMESPEC = struct.Struct("<qq")
@@ -107,6 +115,18 @@ def file_version(st: os.stat_result, offset: int, length: int) -> tuple[int, ...
     identity (device, inode), its modification and change times, its size,
     and the range. Keys the recorder's and the replayer's caches of file bytes."""
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size, offset, length)
+
+
+@functools.cache
+def _pseudo_devs() -> frozenset[int]:
+    """The devices of /proc and /sys: their files are not buffered."""
+    out = set()
+    for d in ("/proc", "/sys"):
+        try:
+            out.add(os.stat(d).st_dev)
+        except OSError:
+            pass
+    return frozenset(out)
 
 
 def _signal_pending(tid: int) -> bool:
@@ -163,7 +183,10 @@ class Recorder(Vee):
         return (out | super().trace_set()) - NOT_TRACED
 
     def allow_at(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
-        return ((TP.UNTRACED_IP, TP.NRS), (TP.GETTID_IP, (TP.GETTID,))) if self.time_page else ()
+        if not self.time_page:
+            return ()
+        return ((TP.UNTRACED_IP, TP.NRS), (TP.GETTID_IP, (TP.GETTID,)),
+                (TP.IO_UNTRACED_IP, TP.IO_NRS), (TP.IO_GETTID_IP, (TP.GETTID,)))
 
     def errno_set(self) -> set[int]:
         # In-kernel copies move data that never passes through the program's
@@ -250,7 +273,7 @@ class Recorder(Vee):
         if TP.holds(t.regs.rip):
             return False  # inside the time page's code: at the next tick, elsewhere
         if t.tid in self.slots.of:
-            self._clock_reads(t)
+            self._page_calls(t)
         if why == "signal":
             return self._signal_here(t)
         self.append(Input(t.vtid, "preempt", [getattr(t.regs, r) for r in PREEMPT_REGS], self.now()))
@@ -299,7 +322,12 @@ class Recorder(Vee):
         child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
                                       {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
         if self.slots.has_page(parent.tgid) and not flags & CLONE_VM:
-            self.slots.copy(child)  # a copy of the page; threads and a vfork child share it
+            self.slots.copy(child, parent.tgid)  # a copy of the page; threads and a vfork child share it
+            if flags & CLONE_FILES:
+                # One fd table, two pages: neither could keep the other's
+                # marks, so neither buffers I/O calls from now on.
+                for o in (parent, child):
+                    self._io_off(o)
 
     def child_started(self, child: Tracee) -> None:
         super().child_started(child)
@@ -353,7 +381,7 @@ class Recorder(Vee):
 
     def exiting(self, t: Tracee, status: int) -> bool:
         if t.tid in self.slots.of:
-            self._clock_reads(t)
+            self._page_calls(t)
             self.slots.take_back(t)
         # A dying task keeps the token until it is gone: its death still
         # writes memory (CLONE_CHILD_CLEARTID) and wakes futex waiters, and
@@ -413,7 +441,7 @@ class Recorder(Vee):
     # -- syscalls ------------------------------------------------------------------
     def syscall_entry(self, t: Tracee) -> int:
         if t.tid in self.slots.of:
-            self._clock_reads(t)
+            self._page_calls(t)
         policy = t.policy
         policy["boundary"] = False
         restarted = policy.pop("restart_of", None)
@@ -429,6 +457,8 @@ class Recorder(Vee):
             inputs = S.entry_inputs(t.nr, t.args, t)
         except Exception:
             inputs = []
+        if t.nr in IO_NRS and t.tgid in self.slots.io:
+            self._io_site(t)
         if t.nr in TIME_NRS and t.tid not in self.slots.of and TP.holds(t.regs.rip) \
                 and self.slots.has_page(t.tgid):
             # A clock call through the page without a slot: the next need no stop.
@@ -446,7 +476,8 @@ class Recorder(Vee):
         action = super().syscall_entry(t)
         if action == SKIP:
             # Emulated by the VEE at entry (getpid & co): done already.
-            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs), 0, monotonic_ns() - self.t0)
+            ev = Syscall(t.vtid, t.nr, t.args, t.result, (), tuple(inputs),
+                         Syscall.PATCHED if policy.pop("patched", None) else 0, monotonic_ns() - self.t0)
             if self.want_run(t, ev, self._finish_skip):
                 return SKIP
             return HOLD
@@ -558,6 +589,10 @@ class Recorder(Vee):
             if content is not None:
                 writes.append((res, content))
         flags = Syscall.EXECUTED if nr_ in EXECUTED_NRS else 0
+        if t.policy.pop("patched", None):
+            flags |= Syscall.PATCHED
+        if nr_ in FD_CALLS and t.tgid in self.slots.io:
+            self._io_fds(t, nr_, res)
         if nr_ in domains.SHARING and domains.maps_shared(nr_, t.args, res):
             self._join_shared(t)
         inputs = t.policy.pop("rec_inputs", ())
@@ -610,7 +645,7 @@ class Recorder(Vee):
     # -- signals -------------------------------------------------------------
     def signal(self, t: Tracee, signo: int, siginfo: bytes) -> int:
         if t.tid in self.slots.of:
-            self._clock_reads(t)
+            self._page_calls(t)
         injected = t.policy.pop("inject", None)
         if injected is not None:
             # Our own tgkill for a deferred signal: deliver the saved one.
@@ -635,7 +670,7 @@ class Recorder(Vee):
         regs = t.load_regs()
         # An interrupt took it into the kernel, or it is in the time page's
         # code (its record path's call is not a boundary replay knows).
-        in_user_code = regs.orig_rax == _NO_SYSCALL or TP.holds(regs.rip)
+        in_user_code = regs.orig_rax == _NO_SYSCALL or TP.in_code(regs.rip)
         if t.policy.get("boundary") and not in_user_code:
             self.append(Signal(t.vtid, signo, info, self.now()))  # at a syscall's return
             return signo
@@ -664,36 +699,124 @@ class Recorder(Vee):
         """The process's image is gone (exec or exit): so is its page."""
         self.slots.forget(t.tgid)
 
-    def _clock_reads(self, t: Tracee) -> None:
-        """The clock reads t made without a stop since its last one (its
-        slot of the time page), appended as the events those stops would
-        have made."""
-        page = TP.slot_page(self.slots.of[t.tid])
+    def _page_calls(self, t: Tracee) -> None:
+        """The calls t made without a stop since its last one (its slot of
+        the time page: clock reads, I/O calls), appended as the events those
+        stops would have made."""
+        slot = self.slots.of[t.tid]
+        page = TP.slot_page(slot)
         try:
             raw = t.read(page, TP.ENTRIES + 16 * TP.ESIZE)  # as fast as 8 bytes
-            count = min(TP.SLOT_HEAD.unpack_from(raw)[1], TP.CAP)
+            _, count, _, used, _ = TP.SLOT_HEAD.unpack_from(raw)
+            count = min(count, TP.CAP)
             if count > 16:
                 raw = t.read(page, TP.ENTRIES + count * TP.ESIZE)
+            data = t.read(TP.slot_data(slot), min(used, TP.DSIZE)) if used else b""
             if count:
-                t.write(page + TP.COUNT, bytes(4))
+                t.write(page + TP.COUNT, bytes(12))  # count, head, data used
         except (OSError, MemoryReadError):
             return
         if t.tid in self.slots.closing:
-            if not TP.holds(t.load_regs().rip):
-                self.slots.take_back(t, in_memory=False)  # out of the code, read once more: free
+            if not TP.in_code(t.load_regs().rip):
+                # Out of the code (or at its syscall made with a stop, past
+                # any use of the slot), read once more: free.
+                self.slots.take_back(t, in_memory=False)
         elif count:
             self.idle_reads[t.tid] = 0
         else:
             idle = self.idle_reads.get(t.tid, 0) + 1
             self.idle_reads[t.tid] = idle
             if idle >= IDLE_READS:
-                self.slots.close(t)  # not reading the clock now: until its next call
+                self.slots.close(t)  # not making such calls now: until its next one
             return
         now = self.now()
-        for nr_, clock, ptr, res, w0, w1 in TP.entries(raw[TP.ENTRIES:], count):
-            args = (clock, ptr, 0, 0, 0, 0) if nr_ == TP.CLOCK_GETTIME else (ptr, 0, 0, 0, 0, 0)
-            self._append(Syscall(t.vtid, nr_, args, res, TP.written(nr_, ptr, res, w0, w1), (),
-                                 Syscall.BUFFERED, now))
+        at = 0
+        for nr_, a0, a1, res, w0, w1 in TP.entries(raw[TP.ENTRIES:], count):
+            if nr_ in TIME_NRS:
+                args = (a0, a1, 0, 0, 0, 0) if nr_ == TP.CLOCK_GETTIME else (a1, 0, 0, 0, 0, 0)
+                self._append(Syscall(t.vtid, nr_, args, res, TP.written(nr_, a1, res, w0, w1), (),
+                                     Syscall.BUFFERED, now))
+                continue
+            addr, n = TP.io_span(nr_, a1, w0, res)
+            writes = ((addr, data[at:at + n]),) if n else ()
+            at += n
+            if nr_ == CLOSE:
+                self.slots.io.get(t.tgid, set()).discard(a0)  # the page cleared its byte
+            self._append(Syscall(t.vtid, nr_, (a0, a1, w0, w1, 0, 0), res, writes,
+                                 ((a1, b"\0"),) if nr_ == TP.NEWFSTATAT else (), Syscall.BUFFERED, now))
+
+    # -- I/O calls through the page ----------------------------------------------------
+    def _io_site(self, t: Tracee) -> None:
+        """An I/O call that stopped. Made from a call site of the program:
+        rewrite the site to go through the page, once, if it is glibc's
+        `syscall; cmp $-4096,%rax` (TP.SITES) and t's process has one thread (another
+        could be stopped right after the syscall instruction). Made from
+        the page with no slot, on a marked fd: give t a slot."""
+        rip = t.regs.rip
+        if TP.holds(rip):
+            if t.tid not in self.slots.of and (t.args[0] & 0xFFFFFFFF) in self.slots.io[t.tgid]:
+                self.slots.give(t)
+                self.idle_reads[t.tid] = 0
+            return
+        site = rip - 2
+        seen = self.slots.no_site[t.tgid]
+        if site in seen:
+            return
+        seen.add(site)  # looked at once: rewritten now, or never
+        k = self.slots.stubs[t.tgid]
+        if k >= TP.NSTUBS or any(o.tgid == t.tgid and o is not t for o in self.tracer.tracees.values()):
+            return
+        try:
+            pattern = TP.site_kind(t.read(site, len(TP.SITES[0])))
+            if pattern is None:
+                return
+            t.regs.rip = TP.patch(t, k, site, pattern)
+        except (OSError, MemoryReadError):
+            return
+        t.regs_dirty = True
+        self.slots.stubs[t.tgid] = k + 1
+        t.policy["patched"] = True
+
+    def _io_fds(self, t: Tracee, nr_: int, res: int) -> None:
+        """Keep the page's fd table (which fds its I/O calls may be made
+        without a stop on) in step with the process's fds."""
+        a = t.args
+        fds = self.slots.io[t.tgid]
+        old = a[0] & 0xFFFFFFFF
+        if nr_ == CLOSE:
+            self.slots.mark(t, old, False)
+        elif nr_ == CLOSE_RANGE:
+            if not a[2] & 4:  # CLOSE_RANGE_CLOEXEC: closed at exec only
+                for fd in [f for f in fds if old <= f <= a[1] & 0xFFFFFFFF]:
+                    self.slots.mark(t, fd, False)
+        elif res < 0:
+            return
+        elif nr_ in OPENS:
+            self.slots.mark(t, res, self._io_safe(t, res))
+        elif nr_ in (DUP2, DUP3):
+            self.slots.mark(t, a[1] & 0xFFFFFFFF, old in fds)
+        elif nr_ == DUP or (nr_ == FCNTL and a[1] in (0, 1030)):  # F_DUPFD, F_DUPFD_CLOEXEC
+            self.slots.mark(t, res, old in fds)
+
+    def _io_safe(self, t: Tracee, fd: int) -> bool:
+        """Whether reads of fd may be made without a stop: a regular file,
+        not of /proc or /sys (whose content the VEE translates or the
+        trace must show as read), and none the VEE answers itself."""
+        if not 0 <= fd < TP.FDMAX or (t.tgid, fd) in self.procfds or (t.tgid, fd) in self.idfiles:
+            return False
+        try:
+            st = os.stat(f"/proc/{t.tid}/fd/{fd}")
+        except OSError:
+            return False
+        return _stat.S_ISREG(st.st_mode) and st.st_dev not in _pseudo_devs()
+
+    def _io_off(self, t: Tracee) -> None:
+        """No I/O call of t's process is buffered from now on."""
+        if self.slots.io.pop(t.tgid, None) is not None:
+            try:
+                t.write(TP.HEADER + TP.FDTAB, bytes(TP.FDMAX))
+            except OSError:
+                pass
 
     def _signal_here(self, t: Tracee) -> bool:
         """Interrupted with a signal kept for it: in user code still, it gets

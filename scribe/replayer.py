@@ -114,7 +114,7 @@ def _thread_of(ev: Any) -> int | None:
 
 
 def _buffered(item: tuple[int, Any] | None) -> bool:
-    """A clock read recorded without a stop (the time page)."""
+    """A call recorded without a stop (the time page: a clock read, an I/O call)."""
     return item is not None and type(item[1]) is Syscall and bool(item[1].flags & Syscall.BUFFERED)
 
 
@@ -200,7 +200,9 @@ class Replayer(Vee):
         hdr = reader.header
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         # The recording gave every exec'd image the time page: replay does too.
-        self.time_page = hdr.get("time_page") == TP.VERSION if hasattr(hdr, "get") else False
+        page = hdr.get("time_page") if hasattr(hdr, "get") else None
+        self.time_page = page in (2, TP.VERSION)  # 2: the clock calls alone
+        self.page_size = TP.SIZE if page == TP.VERSION else TP.SIZE_V2
         self.slots = TP.Slots()  # the processes with the page, and which threads hold a slot (replay's own)
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
@@ -402,7 +404,7 @@ class Replayer(Vee):
 
     def allow_at(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
         # The time page's code asks for its thread's id without a stop.
-        return ((TP.GETTID_IP, (TP.GETTID,)),) if self.time_page else ()
+        return ((TP.GETTID_IP, (TP.GETTID,)), (TP.IO_GETTID_IP, (TP.GETTID,))) if self.time_page else ()
 
     # -- lifecycle -------------------------------------------------------------
     def first_process(self, t: Tracee) -> None:
@@ -463,7 +465,7 @@ class Replayer(Vee):
             self.vppid[vid] = parent.vpid
             self.fds[vid] = dict(self.fds.get(parent.vpid, {}))
             if self.slots.has_page(parent.tgid) and not flags & 0x100:  # CLONE_VM
-                self.slots.copy(child)
+                self.slots.copy(child, parent.tgid)
         self.by_vtid[vid] = child
         self._settid(parent, child, flags, parent_side=True)
 
@@ -556,6 +558,8 @@ class Replayer(Vee):
         if not isinstance(ev, Syscall) or ev.nr != t.nr:
             raise Divergence(n, t.vtid, describe(ev), live)
         self._check_args(n, t, ev, live)
+        if ev.flags & Syscall.PATCHED:
+            self._patch_site(n, t, ev)
         info = S.info(t.nr)
         if info.replay == S.EXECUTE and t.nr not in EMULATE_HERE:
             if ev.flags & Syscall.NO_EXIT:
@@ -696,7 +700,7 @@ class Replayer(Vee):
     def syscall_exit(self, t: Tracee) -> None:
         where = t.policy.pop("time_page", None)
         if where is not None and t.nr in (EXECVE, EXECVEAT):
-            if D.install_time_page(t, TP.MODE_REPLAY, where):  # type: ignore[arg-type]
+            if D.install_time_page(t, TP.MODE_REPLAY, where, size=self.page_size):  # type: ignore[arg-type]
                 self.slots.new_image(t.tgid)
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
@@ -895,9 +899,9 @@ class Replayer(Vee):
 
     # -- the time page ---------------------------------------------------------------
     def _fill_page(self, t: Tracee) -> None:
-        """Put t's next events, while they are clock reads made without a
-        stop, in its time page (virt/timepage.py): its code takes them from
-        there, and pump() passes them by."""
+        """Put t's next events, while they are calls made without a stop
+        (clock reads, file I/O), in its time page (virt/timepage.py): its
+        code takes them from there, and pump() passes them by."""
         item = self.next_of(t.vtid)
         if not _buffered(item):
             return
@@ -907,7 +911,16 @@ class Replayer(Vee):
             if slot is None:
                 return  # every slot taken: these reads stop
         taken: list[tuple[int, Syscall]] = []
+        data: list[bytes] = []
+        used = 0
         while len(taken) < TP.CAP and _buffered(item):
+            ev = item[1]  # type: ignore[index]
+            if ev.writes and ev.nr not in TP.NRS:  # an I/O call's bytes, for the data area
+                raw = self.data(ev.writes[0][1])
+                if used + len(raw) > TP.DSIZE:
+                    break  # the next fill takes it
+                data.append(raw)
+                used += len(raw)
             own = self.own[t.vtid]
             own.popleft()
             if not own:
@@ -917,6 +930,10 @@ class Replayer(Vee):
             item = self.next_of(t.vtid)
         out = [struct.pack("<II", len(taken), 0), bytes(TP.ENTRIES - TP.COUNT - 8)]  # count, head
         for _n, ev in taken:
+            if ev.nr not in TP.NRS:  # an I/O call: its argument words (its bytes: the data area)
+                a = ev.args
+                out.append(TP.ENTRY.pack(ev.nr, a[0] & 0xFFFFFFFF, a[1], ev.result, a[2], a[3]))
+                continue
             w0 = w1 = 0
             if ev.nr == TP.TIME:
                 w0 = ev.result
@@ -925,10 +942,38 @@ class Replayer(Vee):
             clock, ptr = (ev.args[0], ev.args[1]) if ev.nr == TP.CLOCK_GETTIME else (0, ev.args[0])
             out.append(TP.ENTRY.pack(ev.nr, clock & 0xFFFFFFFF, ptr, ev.result, w0, w1))
         try:
+            if data:
+                t.write(TP.slot_data(slot), b"".join(data))
             t.write(TP.slot_page(slot) + TP.COUNT, b"".join(out))
         except OSError as exc:
-            raise ReplayError(f"thread {t.vtid} could not take its clock reads: {exc}") from None
+            raise ReplayError(f"thread {t.vtid} could not take the calls it makes without a stop: {exc}") from None
         t.policy["page"] = taken
+
+    def moved(self, moved: dict[int, int], groups: set[int]) -> None:
+        super().moved(moved, groups)
+        self.slots.moved(moved)
+
+    def _patch_site(self, n: int, t: Tracee, ev: Syscall) -> None:
+        """The recorder rewrote this call's site to go through the time page
+        here: so does replay, with the same stub (each process uses its
+        stubs in the same order in both)."""
+        site = t.regs.rip - 2
+        k = self.slots.stubs.get(t.tgid)
+        try:
+            code = t.read(site, len(TP.SITES[0]))
+        except MemoryReadError:
+            code = b""
+        pattern = TP.site_kind(code)
+        if k is None or k >= TP.NSTUBS or pattern is None:
+            raise Divergence(n, t.vtid, describe(ev) + " from a call site to rewrite",
+                             f"a call at {t.regs.rip:#x} with {code.hex() or 'no code'} before it")
+        try:
+            t.regs.rip = TP.patch(t, k, site, pattern)
+        except OSError as exc:
+            raise ReplayError(f"thread {t.vtid} could not have its call site rewritten: {exc}") from None
+        t.regs_dirty = True
+        t.flush_regs()  # now: a checkpoint here copies the task as it will go on
+        self.slots.stubs[t.tgid] = k + 1
 
     def _page_taken(self, t: Tracee, live: _Live) -> None:
         """At t's next syscall: it made every clock read put in its page.

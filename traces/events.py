@@ -65,7 +65,8 @@ class Syscall:
 
     EXECUTED: ClassVar[int] = 1  # replay must really run this call
     NO_EXIT: ClassVar[int] = 2  # the call never returned (exit, execve success, killed inside)
-    BUFFERED: ClassVar[int] = 4  # made without a stop (a clock read in the time page)
+    BUFFERED: ClassVar[int] = 4  # made without a stop (a clock read or an I/O call in the time page)
+    PATCHED: ClassVar[int] = 8  # its call site was rewritten to go through the time page at its entry
 
     tid: int
     nr: int

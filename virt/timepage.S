@@ -33,11 +33,19 @@
 #define ENTRIES 64
 #define ESIZE 40
 #define CAP 100
+#define DUSED 12
+#define DHEAD 16
+#define FDTAB 1024
+#define FDMAX 1024
+#define DATA 0x10000
+#define DSIZE 0x40000
 
         .text
 code:
         .set header, code - CODE_OFF + 4096
         .set slots, header + 4096
+        .set fdtab, header + FDTAB
+        .set data, code - CODE_OFF + DATA
 
 clock_gettime_entry:            /* offset 0 */
         mov %edi, %edi          /* clockid_t is an int: the same word every time */
@@ -156,5 +164,196 @@ done:
         xor %r8d, %r8d
         xor %r9d, %r9d
         xor %r10d, %r10d
+        xor %r11d, %r11d
+        ret
+
+/* I/O through the page (time_page 3).  The tracer rewrites a call site of
+ * the program, `syscall; cmp $-4096,%rax` (8 bytes), to `jmp *cell; nop`,
+ * and writes the site a stub at STUBS that comes here:
+ *     lea -128(%rsp),%rsp; call io_entry; lea 128(%rsp),%rsp; jmp 1f;
+ *     syscall; 1: cmp $-4096,%rax; jmp *back
+ * (the syscall is reached only when the kernel restarts the call that was
+ * stopped at as the site was rewritten).  eax holds the number and the
+ * call's registers its arguments.  Buffered: read, pread64, fstat, lseek,
+ * close, and newfstatat(fd, "", buf, AT_EMPTY_PATH), on an fd below FDMAX
+ * whose byte in the header's fd table the recorder set (a regular file, not
+ * of /proc or /sys).  Entries are those of the clock calls, the raw words:
+ * u32 nr, u32 rdi, u64 rsi, i64 result, u64 rdx, u64 r10; the bytes the
+ * kernel wrote (read's result bytes, fstat's 144) go in the slot's data
+ * area (DATA + slot * DSIZE; DUSED bytes used while recording, DHEAD bytes
+ * taken while replaying).  Every register but rax, rcx and r11 is kept, and
+ * those two are zero on every way out.
+ */
+io_entry:
+        push %rbx
+        push %r12
+        push %r13
+        push %r14
+        push %rsi
+        push %rdi
+        mov %eax, %ebx                  /* ebx: the number */
+        mov header+MODE(%rip), %r12d
+        cmp $1, %r12d
+        je 1f
+        cmp $2, %r12d
+        jne io_traced
+1:      xor %r14d, %r14d                /* r14: the most bytes the call writes */
+        cmp $262, %ebx
+        jne 2f
+        test $0x1000, %r10d             /* AT_EMPTY_PATH, and the path "" */
+        jz io_traced
+        test %rsi, %rsi
+        jz io_traced
+        cmpb $0, (%rsi)
+        jne io_traced
+        mov $144, %r14d
+        jmp 4f
+2:      cmp $17, %ebx
+        ja io_traced
+        mov $0x20129, %r12d             /* read 0, close 3, fstat 5, lseek 8, pread64 17 */
+        bt %ebx, %r12d
+        jnc io_traced
+        cmp $5, %ebx
+        jne 3f
+        mov $144, %r14d
+3:      cmp $3, %ebx
+        je 4f
+        cmp $8, %ebx
+        je 4f
+        cmp $5, %ebx
+        je 4f
+        mov %rdx, %r14
+        cmp $DSIZE, %r14
+        ja io_traced
+4:      cmp $FDMAX, %edi                /* unsigned: AT_FDCWD too */
+        jae io_traced
+        cmpl $1, header+MODE(%rip)
+        jne 5f
+        mov %edi, %r12d
+        lea fdtab(%rip), %r13
+        cmpb $0, (%r13,%r12)
+        je io_traced
+5:      mov $186, %eax                  /* gettid */
+        syscall
+io_gettid_end:
+        lea header+TABLE(%rip), %rcx
+        xor %r11d, %r11d
+6:      cmp %eax, (%rcx,%r11,4)
+        je 7f
+        inc %r11d
+        cmp $NSLOTS, %r11d
+        jb 6b
+        jmp io_traced                   /* no slot for this thread */
+7:      mov %r11, %r13
+        shl $18, %r13                   /* DSIZE */
+        lea data(%rip), %rcx
+        add %rcx, %r13                  /* r13: the slot's data area */
+        shl $12, %r11
+        lea slots(%rip), %r12
+        add %r11, %r12                  /* r12: the slot's page */
+        cmpl $1, header+MODE(%rip)
+        jne io_replay
+        cmpl $CAP, COUNT(%r12)
+        jae io_traced
+        mov DUSED(%r12), %ecx
+        add %r14, %rcx
+        cmp $DSIZE, %rcx
+        ja io_traced
+        cmp $3, %ebx
+        jne 8f
+        mov %edi, %ecx                  /* close: the fd is not known from now on */
+        lea fdtab(%rip), %r11
+        movb $0, (%r11,%rcx)
+8:      mov %ebx, %eax
+        syscall
+io_untraced_end:
+        mov COUNT(%r12), %ecx
+        imul $ESIZE, %rcx, %r11
+        lea ENTRIES(%r12,%r11), %r11
+        mov %ebx, (%r11)
+        mov %edi, 4(%r11)
+        mov %rsi, 8(%r11)
+        mov %rax, 16(%r11)
+        mov %rdx, 24(%r11)
+        mov %r10, 32(%r11)
+        incl COUNT(%r12)
+        call io_span
+        mov DUSED(%r12), %edi
+        add %ecx, DUSED(%r12)
+        add %r13, %rdi
+        mov %r11, %rsi
+        rep movsb
+        jmp io_done
+
+io_replay:
+        mov HEAD(%r12), %ecx
+        cmp COUNT(%r12), %ecx
+        jae io_traced
+        imul $ESIZE, %rcx, %r11
+        lea ENTRIES(%r12,%r11), %r11
+        cmp %ebx, (%r11)
+        jne io_traced
+        cmp %edi, 4(%r11)
+        jne io_traced
+        cmp %rsi, 8(%r11)
+        jne io_traced
+        cmp %rdx, 24(%r11)
+        jne io_traced
+        cmp %r10, 32(%r11)
+        jne io_traced
+        incl HEAD(%r12)
+        mov 16(%r11), %rax
+        call io_span
+        mov DHEAD(%r12), %esi
+        add %ecx, DHEAD(%r12)
+        add %r13, %rsi
+        mov %r11, %rdi
+        rep movsb
+        jmp io_done
+
+io_span:                                /* ebx nr, rax result: rcx bytes written at r11 */
+        xor %ecx, %ecx
+        mov %rsi, %r11
+        cmp $262, %ebx
+        jne 1f
+        mov %rdx, %r11
+        jmp 2f
+1:      cmp $5, %ebx
+        je 2f
+        cmp $3, %ebx
+        je 3f
+        cmp $8, %ebx
+        je 3f
+        test %rax, %rax                 /* read, pread64: the result's bytes */
+        jle 3f
+        mov %rax, %rcx
+        ret
+2:      test %rax, %rax                 /* fstat, newfstatat: struct stat */
+        jnz 3f
+        mov $144, %ecx
+3:      ret
+
+io_done:
+        pop %rdi
+        pop %rsi
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbx
+        xor %ecx, %ecx
+        xor %r11d, %r11d
+        ret
+
+io_traced:                              /* a syscall the tracer stops on */
+        mov %ebx, %eax
+        pop %rdi
+        pop %rsi
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbx
+        syscall
+io_traced_end:
+        xor %ecx, %ecx
         xor %r11d, %r11d
         ret

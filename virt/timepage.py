@@ -33,6 +33,20 @@ writer, its thread, so threads and a vfork child need no lock.
   trace as usual.
 - Any other mode: every call is such a syscall.
 
+File I/O (version 3): the recorder rewrites a call site of read, pread64,
+lseek, fstat or close (glibc's `syscall; cmp $-4096,%rax`, TP.SITES) at the
+first call made there, while its process has one thread, into a jump to a
+stub of its own (STUBS) that calls the page's I/O code and jumps back; the
+call that was stopped at returns into the stub, and replay rewrites the
+site at the same event (PATCHED). That code makes the call without a stop
+when its fd is marked in the header's fd table, which the recorder keeps:
+a regular file not of /proc or /sys, set at open, copied at dup, cleared at
+close (the page's own close clears it too). The bytes the call wrote go in
+the slot's data area; replay puts them there, and the code takes an entry
+if it is the same call (number and argument words). A call on any other fd
+is made with a stop from the page, at `TRACED_IPS`, where the thread is at
+a syscall like any other (`in_code`).
+
 Only clocks 0-11 are buffered: a negative clock id names a process or a
 file. Every way out of the code leaves the same registers (the result in
 rax, the other call-clobbered registers zero), so a preemption point after
@@ -48,22 +62,31 @@ if TYPE_CHECKING:
     from virt.tracer import Tracee
 
 BASE = 0x70000000
-VERSION = 2  # the trace header's `time_page`: this layout
+VERSION = 3  # the trace header's `time_page`: this layout (2: the clock calls alone)
 NSLOTS = 8
-SIZE = 4096 * (2 + NSLOTS)  # the image, the header page, a buffer page per slot
+# The image, the header page, a buffer page per slot; from version 3 a data
+# area per slot after them.
+DATA, DSIZE = 0x10000, 0x40000
+SIZE = DATA + NSLOTS * DSIZE
+SIZE_V2 = 4096 * (2 + NSLOTS)
 HEADER = BASE + 4096
 CODE_OFF = 512
 # Layout (virt/timepage.S): the header page holds the mode and the slot table
 # (the thread id each slot is given to); a slot's page its count, head, entries.
-MODE, TABLE = 0, 64
-COUNT, HEAD, ENTRIES = 4, 8, 64
+MODE, TABLE, FDTAB, CELLS = 0, 64, 1024, 2048
+FDMAX = 1024  # the fd table's bytes: fds at or above it are not buffered
+COUNT, HEAD, DUSED, DHEAD, ENTRIES = 4, 8, 12, 16, 64
 ESIZE, CAP = 40, 100
 MODE_RECORD, MODE_REPLAY = 1, 2  # any other mode: every call stops
 ENTRY = struct.Struct("<IIQqQQ")  # nr, clock, pointer, result, w0, w1
-SLOT_HEAD = struct.Struct("<III")  # (unused), count, head
+SLOT_HEAD = struct.Struct("<IIIII")  # (unused), count, head, data used, data taken
 
 CLOCK_GETTIME, GETTIMEOFDAY, TIME, GETTID = 228, 96, 201, 186
 NRS = (CLOCK_GETTIME, GETTIMEOFDAY, TIME)
+READ, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT = 0, 3, 5, 8, 17, 262
+IO_NRS = (READ, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT)
+AT_EMPTY_PATH = 0x1000
+STAT_SIZE = 144
 
 # gcc -c virt/timepage.S && objcopy -O binary -j .text (tests/test_timepage.py)
 CODE = bytes.fromhex(
@@ -77,13 +100,43 @@ CODE = bytes.fromhex(
     "411841ff4004eb65418b4808413b480473534c6bd9284f8d5c1840413903754541395304753f"
     "4d395308753941ff4008498b43104d85d2743441813bc900000074164885c07526498b4b1849"
     "890a498b4b2049894a08eb15483d01f0ffff730d498902eb084531c04531c90f0531c931d231"
-    "f631ff4531c04531c94531d24531dbc3")
+    "f631ff4531c04531c94531d24531dbc353415441554156565789c3448b25620c00004183fc01"
+    "740a4183fc020f85070200004531f681fb06010000752741f7c2001000000f84ef0100004885"
+    "f60f84e6010000803e000f85dd01000041be90000000eb4383fb110f87cc01000041bc290102"
+    "00410fa3dc0f83bc01000083fb05750641be9000000083fb03741a83fb08741583fb05741049"
+    "89d64981fe000004000f879201000081ff000400000f8386010000833dca0b00000175164189"
+    "fc4c8d2dbe0f000043807c2500000f8467010000b8ba0000000f05488d0de40b00004531db42"
+    "390499740e41ffc34183fb0872f1e9420100004d89dd49c1e512488d0d7ffb00004901cd49c1"
+    "e30c4c8d25711b00004d01dc833d670b000001757e41837c2404640f830e010000418b4c240c"
+    "4c01f14881f9000004000f87f900000083fb03750e89f94c8d1d360f000041c6040b0089d80f"
+    "05418b4c24044c6bd9284f8d5c1c4041891b41897b044989730849894310498953184d895320"
+    "41ff442404e86f000000418b7c240c41014c240c4c01ef4c89def3a4e98d000000418b4c2408"
+    "413b4c24040f838c0000004c6bd9284f8d5c1c4041391b757e41397b04757849397308757249"
+    "395318756c4d395320756641ff442408498b4310e814000000418b74241041014c24104c01ee"
+    "4c89dff3a4eb3531c94989f381fb0601000075054989d3eb1883fb05741383fb03741883fb08"
+    "74134885c07e0e4889c1c34885c07505b990000000c35f5e415e415d415c5b31c94531dbc389"
+    "d85f5e415e415d415c5b0f0531c94531dbc3")
 SYMBOLS = (("__vdso_clock_gettime", 0x00), ("__vdso_gettimeofday", 0x20), ("__vdso_time", 0x40))
 GETTID_END = 0x81    # the instruction after the gettid that finds the thread's slot
 UNTRACED_END = 0xC9  # the instruction after the record path's syscall
-# What seccomp sees as the instruction pointer of those two calls.
+TRACED_END = 0x177   # after the syscall made when the call is not buffered
+IO_ENTRY = 0x18C     # the I/O calls' code (from a call site's stub)
+IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x255, 0x2D3, 0x3C2
+# What seccomp sees as the instruction pointer of those calls.
 GETTID_IP = BASE + CODE_OFF + GETTID_END
 UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END
+IO_GETTID_IP = BASE + CODE_OFF + IO_GETTID_END
+IO_UNTRACED_IP = BASE + CODE_OFF + IO_UNTRACED_END
+TRACED_IPS = (BASE + CODE_OFF + TRACED_END, BASE + CODE_OFF + IO_TRACED_END)
+
+# Call sites: `syscall; cmp $-4096,%rax` (glibc's wrappers of the I/O calls;
+# `cmp $-4096,%eax` where they return an int) becomes `jmp *cell`, a nop
+# after it if there is room; the cell holds the address of the site's stub
+# (STUBS in the first page), which makes the same cmp and jumps back
+# through a second cell.
+SITES = (bytes.fromhex("0f05483d00f0ffff"), bytes.fromhex("0f053d00f0ffff"))
+STUBS, STUB_SIZE, NSTUBS = 2048, 64, 32
+STUB_RESUME = 22  # the stub's `cmp`: where the call that rewrote the site returns
 
 
 def holds(addr: int) -> bool:
@@ -91,9 +144,62 @@ def holds(addr: int) -> bool:
     return BASE <= addr < BASE + SIZE
 
 
+def in_code(addr: int) -> bool:
+    """A thread at addr is inside the page's code, not at one of its
+    syscalls that the tracer stops on (which is a syscall like any other)."""
+    return BASE <= addr < BASE + SIZE and addr not in TRACED_IPS
+
+
 def slot_page(slot: int) -> int:
     """The address of a slot's buffer page."""
     return HEADER + 4096 * (1 + slot)
+
+
+def slot_data(slot: int) -> int:
+    """The address of a slot's data area (the bytes its I/O calls read)."""
+    return BASE + DATA + slot * DSIZE
+
+
+def io_span(nr: int, a1: int, a2: int, result: int) -> tuple[int, int]:
+    """(address, length) of what a buffered I/O call wrote: read's and
+    pread64's result bytes, fstat's and newfstatat's struct stat."""
+    if nr in (READ, PREAD64):
+        return a1, max(result, 0)
+    if nr == FSTAT:
+        return a1, STAT_SIZE if result == 0 else 0
+    if nr == NEWFSTATAT:
+        return a2, STAT_SIZE if result == 0 else 0
+    return 0, 0
+
+
+def site_kind(code: bytes) -> bytes | None:
+    """The call site pattern the bytes at a syscall instruction start with."""
+    for pattern in SITES:
+        if code.startswith(pattern):
+            return pattern
+    return None
+
+
+def stub(k: int, site: int, pattern: bytes) -> bytes:
+    """The code of stub k, for a call site at `site` (virt/timepage.S)."""
+    at = BASE + STUBS + k * STUB_SIZE
+    call = BASE + CODE_OFF + IO_ENTRY - (at + 10)
+    code = (b"\x48\x8d\x64\x24\x80" + b"\xe8" + struct.pack("<i", call)  # lea -128(%rsp),%rsp; call
+            + b"\x48\x8d\xa4\x24\x80\x00\x00\x00" + b"\xeb\x02" + b"\x0f\x05"  # lea 128(%rsp),%rsp; jmp; syscall
+            + pattern[2:] + b"\xff\x24\x25" + struct.pack("<I", HEADER + CELLS + 16 * k + 8))  # cmp; jmp *back
+    return code.ljust(STUB_SIZE, b"\xcc")
+
+
+def patch(t: Tracee, k: int, site: int, pattern: bytes) -> int:
+    """Rewrite the call site at `site` (t stopped at the entry of a call
+    made there, rip = site + 2) to go through stub k. Returns where that
+    call must return to: the stub's cmp, since the bytes after the syscall
+    instruction are now the middle of a jump."""
+    cell = HEADER + CELLS + 16 * k
+    t.write(BASE + STUBS + k * STUB_SIZE, stub(k, site, pattern))
+    t.write(cell, struct.pack("<QQ", BASE + STUBS + k * STUB_SIZE, site + len(pattern)))
+    t.write(site, (b"\xff\x24\x25" + struct.pack("<I", cell)).ljust(len(pattern), b"\x90"))
+    return BASE + STUBS + k * STUB_SIZE + STUB_RESUME
 
 
 SONAME = "linux-vdso.so.1"
@@ -167,7 +273,7 @@ _syscall_at: dict[int, int] = {}  # address of the hidden vDSO -> a syscall inst
 
 
 def install(t: Tracee, mode: int, vdso: int,
-            kept: list[tuple[int, bytes]] | None = None) -> bool:
+            kept: list[tuple[int, bytes]] | None = None, size: int = SIZE) -> bool:
     """Map the page in `t`, stopped at its execve's exit stop, in `mode`.
 
     The calls are made from a `syscall` instruction of the kernel's vDSO
@@ -193,7 +299,7 @@ def install(t: Tracee, mode: int, vdso: int,
     r = P.Regs.from_buffer_copy(bytes(saved))
     r.rip = sysc + 2  # inject() runs the instruction before rip
     try:
-        got, _ = I.inject(t.tid, r, _MMAP, (BASE, SIZE, _PROT_R | _PROT_W,
+        got, _ = I.inject(t.tid, r, _MMAP, (BASE, size, _PROT_R | _PROT_W,
                                             _MAP_PRIVATE_ANON_FIXED_NOREPLACE, -1, 0),
                           at_seccomp_stop=False, kept=kept)
         if got != BASE:
@@ -224,6 +330,11 @@ class Slots:
         # Slots out of the page's table but not yet read once more: the
         # thread may have been inside the page's code, past the table.
         self.closing: set[int] = set()
+        # Call sites: tgid -> stubs used; the sites found not to be rewritable.
+        self.stubs: dict[int, int] = {}
+        self.no_site: dict[int, set[int]] = {}
+        # tgid -> the fds its page's fd table marks (recording keeps it).
+        self.io: dict[int, set[int]] = {}
 
     def has_page(self, tgid: int) -> bool:
         return tgid in self.tables
@@ -232,19 +343,54 @@ class Slots:
         """A page just put in (all slots free)."""
         self.forget(tgid)
         self.tables[tgid] = [0] * NSLOTS
+        self.stubs[tgid] = 0
+        self.no_site[tgid] = set()
+        self.io[tgid] = set()
 
     def forget(self, tgid: int) -> None:
         table = self.tables.pop(tgid, None)
         for tid in table or ():
             self.of.pop(tid, None)
+        self.stubs.pop(tgid, None)
+        self.no_site.pop(tgid, None)
+        self.io.pop(tgid, None)
 
-    def copy(self, child: Tracee) -> None:
-        """A forked child has a copy of the page: none of its slots is its."""
+    def copy(self, child: Tracee, parent: int) -> None:
+        """A forked child has a copy of the page: none of its slots is its;
+        its stubs, and its fd table, are copies of the parent's."""
         self.new_image(child.tgid)
+        self.stubs[child.tgid] = self.stubs.get(parent, 0)
+        self.no_site[child.tgid] = set(self.no_site.get(parent, ()))
+        self.io[child.tgid] = set(self.io.get(parent, ()))
         try:
             child.write(HEADER + TABLE, bytes(4 * NSLOTS))
         except OSError:
-            self.tables.pop(child.tgid, None)
+            self.forget(child.tgid)
+
+    def moved(self, moved: dict[int, int]) -> None:
+        """Live replay restored a checkpoint: the same tasks under new real ids."""
+        def m(x: int) -> int:
+            return moved.get(x, x)
+        self.tables = {m(g): [m(tid) if tid else 0 for tid in v] for g, v in self.tables.items()}
+        self.of = {m(tid): v for tid, v in self.of.items()}
+        self.closing = {m(tid) for tid in self.closing}
+        self.stubs = {m(g): v for g, v in self.stubs.items()}
+        self.no_site = {m(g): v for g, v in self.no_site.items()}
+        self.io = {m(g): v for g, v in self.io.items()}
+
+    def mark(self, t: Tracee, fd: int, on: bool) -> None:
+        """Set or clear fd's byte in the fd table of t's page (recording)."""
+        fds = self.io.get(t.tgid)
+        if fds is None or not 0 <= fd < FDMAX or (fd in fds) == on:
+            return
+        try:
+            t.write(HEADER + FDTAB + fd, b"\1" if on else b"\0")
+        except OSError:
+            return
+        if on:
+            fds.add(fd)
+        else:
+            fds.discard(fd)
 
     def give(self, t: Tracee) -> int | None:
         """A free slot of t's page for t, emptied; None if all are taken."""

@@ -1,0 +1,108 @@
+/* File reads through the time page's I/O path (glibc's read, pread64,
+ * lseek, fstat and close, once their call sites are rewritten). Every byte
+ * read and every result goes into a digest that is printed, so record and
+ * replay must print the same text.
+ *
+ *   iopage FILE [OTHER]   read FILE in 1000-byte pieces (PIECE from the sixth
+ *                         read of its copy on), with fstat, lseek
+ *                         and pread64 between; a dup2'd copy of its fd; a
+ *                         pipe and /proc/self/status (read with stops); a
+ *                         forked child reading the same open file; then
+ *                         OTHER, if given, read whole
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static uint64_t digest = 1469598103934665603ull;
+
+static void mix(const void *p, size_t n) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        digest ^= c[i];
+        digest *= 1099511628211ull;
+    }
+}
+
+static void mixn(long v) { mix(&v, sizeof v); }
+
+#ifndef PIECE
+#define PIECE 1000
+#endif
+
+/* read to the end: `piece` bytes at a time, `later` from the sixth read on */
+static long read_all(int fd, size_t piece, size_t later) {
+    char buf[4096];
+    long total = 0, n;
+    for (int i = 0; (n = read(fd, buf, i < 5 ? piece : later)) > 0; i++) {
+        mix(buf, (size_t)n);
+        total += n;
+    }
+    mixn(n);
+    return total;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int fd = open(argv[1], O_RDONLY);
+    if (fd < 0) {
+        perror("open");
+        return 1;
+    }
+    struct stat st;
+    char buf[4096];
+    fstat(fd, &st);
+    mixn((long)st.st_size);
+    long first = read(fd, buf, 1000);
+    mix(buf, 1000);
+    mixn(lseek(fd, 0, SEEK_CUR));
+    mixn(pread(fd, buf, 100, 5));
+    mix(buf, 100);
+    mixn(read(-1, buf, 10));          /* a bad fd: with a stop */
+    int copy = dup2(fd, 10);          /* a copy of a known fd is known too */
+    long rest = read_all(copy, 1000, PIECE);
+    mixn(lseek(fd, 0, SEEK_SET));
+    printf("read %ld + %ld of %ld bytes\n", first, rest, (long)st.st_size);
+
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    write(p[1], "through a pipe", 14);
+    close(p[1]);
+    mixn(read_all(p[0], 100, 100));
+    close(p[0]);
+
+    int status_fd = open("/proc/self/status", O_RDONLY);
+    long n = read(status_fd, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    char *pid = strstr(buf, "\nPid:");
+    printf("status %.*s\n", pid ? (int)strcspn(pid + 1, "\n") : 0, pid ? pid + 1 : "");
+    close(status_fd);
+
+    pid_t child = fork();
+    if (child == 0) {
+        long got = read_all(fd, 2048, 2048);
+        printf("child read %ld\n", got);
+        fflush(stdout);
+        _exit(0);
+    }
+    int ws;
+    waitpid(child, &ws, 0);
+    mixn(read(fd, buf, 10));          /* the child read to the end of the shared offset */
+    mixn(close(fd));
+    mixn(close(copy));
+    mixn(read(fd, buf, 10));          /* closed: EBADF, with a stop */
+    if (argc > 2) {
+        int other = open(argv[2], O_RDONLY);
+        printf("other %ld\n", read_all(other, 4096, 4096));
+        close(other);
+    }
+    printf("digest %016llx\n", (unsigned long long)digest);
+    return 0;
+}

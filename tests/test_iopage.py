@@ -1,0 +1,144 @@
+"""File reads without a stop: glibc's call sites of read, pread64, lseek,
+fstat and close rewritten to go through the time page (virt/timepage.py).
+
+Recorded and replayed with a guest that prints a digest of every byte and
+result it got; the trace shows which calls stopped, and a replay spy counts
+the stops replay made.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scribe import exitcodes
+from tests.conftest import ROOT, scribe_cmd
+from traces import Spawn, Syscall, TraceReader
+from virt import timepage as TP
+
+READ, CLOSE, PREAD64, LSEEK, OPENAT, NEWFSTATAT = 0, 3, 17, 8, 257, 262
+
+# `scribe replay -s TRACE`, printing how many read calls stopped
+SPY_READ_STOPS = """
+import sys
+from scribe import cli, replayer
+stops = 0
+real = replayer.Replayer.syscall_entry
+def entry(self, t):
+    global stops
+    stops += t.nr == 0
+    return real(self, t)
+replayer.Replayer.syscall_entry = entry
+code = cli.main(["replay", "-s", sys.argv[1]])
+print("stops", stops)
+sys.exit(code)
+"""
+
+
+def _scribe(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(scribe_cmd(*args), capture_output=True, text=True, env=env, timeout=90)
+
+
+def _data(tmp: Path) -> Path:
+    path = tmp / "data.txt"
+    path.write_bytes(bytes((i * 7 + i // 251) % 256 for i in range(30000)))
+    return path
+
+
+def test_file_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Path) -> None:
+    exe, data, trace = str(guest("iopage")), _data(tmp_path), tmp_path / "t.scribe"
+    native = subprocess.run([exe, str(data)], capture_output=True, text=True, timeout=30).stdout
+    rec = _scribe("record", "-o", str(trace), "--", exe, str(data))
+    assert rec.returncode == 0, rec.stderr
+    data.unlink()  # replay reads the bytes from the trace
+    rep = _scribe("replay", str(trace))
+    assert rep.returncode == 0, rep.stderr
+    assert rep.stdout == rec.stdout
+    assert "status Pid:\t1\n" in rec.stdout  # /proc/self/status: read with a stop, translated
+    assert rec.stdout.replace("status Pid:\t1\n", "") == \
+        "".join(line for line in native.splitlines(True) if not line.startswith("status "))
+
+    with TraceReader(trace) as r:
+        evs = [ev for _, ev in r.events()]
+    main = [ev for ev in evs if isinstance(ev, Syscall) and ev.tid == 1]
+    start = next(i for i, ev in enumerate(main)
+                 if ev.nr == OPENAT and any(b"data.txt" in d for _, d in ev.reads if isinstance(d, bytes)))
+    calls = [(ev.nr, ev.args[0] & 0xFFFFFFFF, ev.result, "B" if ev.flags & Syscall.BUFFERED else
+              "P" if ev.flags & Syscall.PATCHED else "T")
+             for ev in main[start:] if ev.nr in (READ, CLOSE, PREAD64, LSEEK, NEWFSTATAT)]
+    # libc's first fstat, read, lseek and pread64 stop: their sites are
+    # rewritten there (the loader's own were, at its first calls).
+    assert calls[:5] == [(NEWFSTATAT, 3, 0, "P"), (READ, 3, 1000, "P"), (LSEEK, 3, 1000, "P"),
+                         (PREAD64, 3, 100, "P"), (READ, 0xFFFFFFFF, -9, "T")]  # a bad fd: stopped
+    # The dup2'd copy is known too: its first read stops (the thread's slot
+    # was given back while the C library started), the others do not.
+    assert calls[5:35] == [(READ, 10, 1000, "T")] + [(READ, 10, 1000, "B")] * 28 + [(READ, 10, 0, "B")]
+    assert calls[35] == (LSEEK, 3, 0, "B")
+    # The pipe, then /proc/self/status (whose pids the VEE translates): all stopped.
+    pipe_and_proc = [c for c in calls if c[1] == 4]
+    assert pipe_and_proc[:3] == [(READ, 4, 14, "T"), (READ, 4, 0, "T"), (CLOSE, 4, 0, "T")]
+    assert len(pipe_and_proc) == 5 and all(c[3] == "T" for c in pipe_and_proc)
+    assert (CLOSE, 3, 0, "B") in calls and (CLOSE, 10, 0, "B") in calls
+    assert calls[-1] == (READ, 3, -9, "T")  # closed: the page's fd table forgot it
+    # A forked child has the page and its fd table: its reads stop once, to get a slot.
+    child = [(ev.nr, bool(ev.flags & Syscall.BUFFERED)) for ev in evs
+             if isinstance(ev, Syscall) and ev.tid == 2 and ev.nr == READ]
+    assert child == [(READ, False)] + [(READ, True)] * 15
+    assert any(isinstance(ev, Spawn) and ev.tid == 2 for ev in evs)
+
+    # Replay took the buffered reads from the page: only the others stopped.
+    spy = subprocess.run([sys.executable, "-c", SPY_READ_STOPS, str(trace)], capture_output=True, text=True,
+                         timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert spy.returncode == 0, spy.stderr
+    traced = sum(1 for ev in evs if isinstance(ev, Syscall) and ev.nr == READ and not ev.flags & Syscall.BUFFERED)
+    assert spy.stdout.split()[-2:] == ["stops", str(traced)]
+
+
+@pytest.mark.parametrize("piece", [1200, 800], ids=["larger", "smaller"])
+def test_a_program_that_reads_in_other_pieces_diverges(tmp_path: Path, piece: int) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    src = ROOT / "tests" / "guests" / "iopage.c"
+    exe, data, trace = tmp_path / "p", _data(tmp_path), tmp_path / "t.scribe"
+    subprocess.run(["gcc", "-O1", "-o", str(exe), str(src)], check=True)
+    assert _scribe("record", "-q", "-o", str(trace), "--", str(exe), str(data)).returncode == 0
+    subprocess.run(["gcc", "-O1", f"-DPIECE={piece}", "-o", str(exe), str(src)], check=True)
+    rep = _scribe("replay", "--host-binaries", str(trace))
+    assert rep.returncode == exitcodes.DIVERGED, rep.stderr
+    line = rep.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in rep.stderr and "diverged at event" in line
+    assert "read(10" in line and "(made without a stop)" in line, line
+    assert _scribe("replay", str(trace)).returncode == 0  # the recorded binary still agrees
+
+
+@pytest.mark.skipif(shutil.which("objdump") is None, reason="objdump is not installed")
+def test_a_stub_calls_the_page_makes_the_sites_cmp_and_jumps_back(tmp_path: Path) -> None:
+    site = 0x7FFFF7E9F2AB
+    for pattern, cmp in ((TP.SITES[0], "cmp    $0xfffffffffffff000,%rax"), (TP.SITES[1], "cmp    $0xfffff000,%eax")):
+        raw = tmp_path / "stub.bin"
+        raw.write_bytes(TP.stub(3, site, pattern))
+        at = TP.BASE + TP.STUBS + 3 * TP.STUB_SIZE
+        out = subprocess.run(["objdump", "-D", "-b", "binary", "-mi386:x86-64", f"--adjust-vma={at:#x}", str(raw)],
+                             capture_output=True, text=True, check=True).stdout
+        lines = [ln.split("\t")[2].strip() for ln in out.splitlines() if ln.count("\t") >= 2][:7]
+        cell = TP.HEADER + TP.CELLS + 16 * 3
+        assert lines == ["lea    -0x80(%rsp),%rsp", f"call   {TP.BASE + TP.CODE_OFF + TP.IO_ENTRY:#x}",
+                         "lea    0x80(%rsp),%rsp", f"jmp    {at + TP.STUB_RESUME:#x}", "syscall", cmp,
+                         f"jmp    *{cell + 8:#x}"]
+    # The site itself: jmp *cell, padded to the pattern's length with a nop.
+    patched = {}
+
+    class Mem:
+        def write(self, addr: int, data: bytes) -> None:
+            patched[addr] = data
+
+    back = TP.patch(Mem(), 3, site, TP.SITES[0])  # type: ignore[arg-type]
+    assert back == at + TP.STUB_RESUME
+    assert patched[site] == b"\xff\x24\x25" + cell.to_bytes(4, "little") + b"\x90"
+    assert patched[cell] == at.to_bytes(8, "little") + (site + 8).to_bytes(8, "little")
