@@ -30,6 +30,7 @@ delivery is a Signal event.
 
 from __future__ import annotations
 
+import errno as _errno
 import functools
 import os
 import signal as _signal
@@ -90,7 +91,8 @@ IO_NRS = frozenset(TP.IO_NRS)
 CLOSE, DUP, DUP2, DUP3, FCNTL, CLOSE_RANGE = (nr(n) for n in ("close", "dup", "dup2", "dup3", "fcntl",
                                                               "close_range"))
 OPENS = frozenset(nr(n) for n in ("open", "openat", "openat2", "creat"))
-FD_CALLS = frozenset({CLOSE, DUP, DUP2, DUP3, FCNTL, CLOSE_RANGE} | OPENS)
+PIPES = frozenset({nr("pipe"), nr("pipe2")})
+FD_CALLS = frozenset({CLOSE, DUP, DUP2, DUP3, FCNTL, CLOSE_RANGE} | OPENS | PIPES)
 CLONE_FILES = 0x400
 SHARED_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 11})  # REALTIME MONOTONIC MONOTONIC_RAW *_COARSE BOOTTIME TAI
 UNSHARE, SETNS = nr("unshare"), nr("setns")
@@ -176,6 +178,13 @@ class Recorder(Vee):
         self.time_page = writer.header.get("time_page") == TP.VERSION  # what the trace header promises
         self.slots = TP.Slots()
         self.idle_reads: dict[int, int] = {}  # tid -> reads of its buffer in a row that found it empty
+        self.own_files: set[tuple[int, int]] = set()  # scribe's stdin, stdout, stderr: not buffered
+        for fd in (0, 1, 2):
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                continue
+            self.own_files.add((st.st_dev, st.st_ino))
 
     # -- filter: everything the table does not allow ---------------------------
     def trace_set(self) -> set[int]:
@@ -328,6 +337,8 @@ class Recorder(Vee):
                 # marks, so neither buffers I/O calls from now on.
                 for o in (parent, child):
                     self._io_off(o)
+        elif kind == 2 and parent.tgid in self.slots.io:
+            self._io_not_alone(parent)
 
     def child_started(self, child: Tracee) -> None:
         super().child_started(child)
@@ -421,6 +432,8 @@ class Recorder(Vee):
         """t's process mapped shared memory: every task of its domain joins
         the shared one (t, at its exit stop, asks for its turn there next)."""
         old: Domain = t.state  # type: ignore[assignment]
+        if t.tgid in self.slots.io:
+            self._io_not_alone(t)
         shared = self.shared_domain
         if old is shared:
             return
@@ -671,6 +684,8 @@ class Recorder(Vee):
         # An interrupt took it into the kernel, or it is in the time page's
         # code (its record path's call is not a boundary replay knows).
         in_user_code = regs.orig_rax == _NO_SYSCALL or TP.in_code(regs.rip)
+        if regs.rip == TP.IO_UNTRACED_IP and self._io_again(t, regs, signo):
+            return 0  # a failed pipe write, made again with a stop: it raises its SIGPIPE again
         if t.policy.get("boundary") and not in_user_code:
             self.append(Signal(t.vtid, signo, info, self.now()))  # at a syscall's return
             return signo
@@ -692,6 +707,7 @@ class Recorder(Vee):
         kept: list[tuple[int, bytes]] = []
         if D.install_time_page(t, TP.MODE_RECORD, where, kept):  # type: ignore[arg-type]
             self.slots.new_image(t.tgid)
+            self._io_inherited(t)
         for signo, info in kept:  # came while it was put in: at its next syscall
             self.deferred.setdefault(t.tid, []).append((signo, self.translate_siginfo(info)))
 
@@ -738,12 +754,16 @@ class Recorder(Vee):
                                      Syscall.BUFFERED, now))
                 continue
             addr, n = TP.io_span(nr_, a1, w0, res)
-            writes = ((addr, data[at:at + n]),) if n else ()
+            kept = ((addr, data[at:at + n]),) if n else ()
             at += n
             if nr_ == CLOSE:
-                self.slots.io.get(t.tgid, set()).discard(a0)  # the page cleared its byte
-            self._append(Syscall(t.vtid, nr_, (a0, a1, w0, w1, 0, 0), res, writes,
-                                 ((a1, b"\0"),) if nr_ == TP.NEWFSTATAT else (), Syscall.BUFFERED, now))
+                self.slots.io.get(t.tgid, {}).pop(a0, None)  # the page cleared its byte
+            if nr_ == TP.WRITE:  # what it wrote: the first bytes, as a write with a stop shows them
+                writes, reads = (), kept
+            else:
+                writes, reads = kept, ((a1, b"\0"),) if nr_ == TP.NEWFSTATAT else ()
+            self._append(Syscall(t.vtid, nr_, (a0, a1, w0, w1, 0, 0), res, writes, reads,
+                                 Syscall.BUFFERED, now))
 
     # -- I/O calls through the page ----------------------------------------------------
     def _io_site(self, t: Tracee) -> None:
@@ -754,7 +774,7 @@ class Recorder(Vee):
         the page with no slot, on a marked fd: give t a slot."""
         rip = t.regs.rip
         if TP.holds(rip):
-            if t.tid not in self.slots.of and (t.args[0] & 0xFFFFFFFF) in self.slots.io[t.tgid]:
+            if t.tid not in self.slots.of and self.slots.io[t.tgid].get(t.args[0] & 0xFFFFFFFF):
                 self.slots.give(t)
                 self.idle_reads[t.tid] = 0
             return
@@ -764,7 +784,7 @@ class Recorder(Vee):
             return
         seen.add(site)  # looked at once: rewritten now, or never
         k = self.slots.stubs[t.tgid]
-        if k >= TP.NSTUBS or any(o.tgid == t.tgid and o is not t for o in self.tracer.tracees.values()):
+        if k >= TP.NSTUBS or self._other_threads(t):
             return
         try:
             pattern = TP.site_kind(t.read(site, len(TP.SITES[0])))
@@ -784,31 +804,98 @@ class Recorder(Vee):
         fds = self.slots.io[t.tgid]
         old = a[0] & 0xFFFFFFFF
         if nr_ == CLOSE:
-            self.slots.mark(t, old, False)
+            self.slots.mark(t, old, 0)
         elif nr_ == CLOSE_RANGE:
             if not a[2] & 4:  # CLOSE_RANGE_CLOEXEC: closed at exec only
                 for fd in [f for f in fds if old <= f <= a[1] & 0xFFFFFFFF]:
-                    self.slots.mark(t, fd, False)
+                    self.slots.mark(t, fd, 0)
         elif res < 0:
             return
         elif nr_ in OPENS:
-            self.slots.mark(t, res, self._io_safe(t, res))
+            self.slots.mark(t, res, self._io_kind(t, res))
         elif nr_ in (DUP2, DUP3):
-            self.slots.mark(t, a[1] & 0xFFFFFFFF, old in fds)
+            self.slots.mark(t, a[1] & 0xFFFFFFFF, fds.get(old, 0))
         elif nr_ == DUP or (nr_ == FCNTL and a[1] in (0, 1030)):  # F_DUPFD, F_DUPFD_CLOEXEC
-            self.slots.mark(t, res, old in fds)
+            self.slots.mark(t, res, fds.get(old, 0))
+        elif nr_ in PIPES:
+            try:
+                ends = struct.unpack("<ii", t.read(a[0], 8))
+            except MemoryReadError:
+                return
+            for fd in ends:
+                self.slots.mark(t, fd, TP.PIPE if self._alone(t) else 0)
 
-    def _io_safe(self, t: Tracee, fd: int) -> bool:
-        """Whether reads of fd may be made without a stop: a regular file,
-        not of /proc or /sys (whose content the VEE translates or the
-        trace must show as read), and none the VEE answers itself."""
+    def _io_kind(self, t: Tracee, fd: int) -> int:
+        """Whether calls on fd may be made without a stop: TP.FILE, a
+        regular file not of /proc or /sys (whose content the VEE translates
+        or the trace must show as read) and none the VEE answers itself;
+        TP.PIPE, a pipe or FIFO, while t's process may block alone; 0 for
+        anything else, and for the files scribe was started with (replay
+        prints what the program writes to its stdout and stderr at each stop)."""
         if not 0 <= fd < TP.FDMAX or (t.tgid, fd) in self.procfds or (t.tgid, fd) in self.idfiles:
-            return False
+            return 0
         try:
             st = os.stat(f"/proc/{t.tid}/fd/{fd}")
         except OSError:
+            return 0
+        if (st.st_dev, st.st_ino) in self.own_files:
+            return 0
+        if _stat.S_ISREG(st.st_mode):
+            return TP.FILE if st.st_dev not in _pseudo_devs() else 0
+        return TP.PIPE if _stat.S_ISFIFO(st.st_mode) and self._alone(t) else 0
+
+    def _alone(self, t: Tracee) -> bool:
+        """t's process has one thread and memory of its own: a call of its
+        that blocks in the page keeps no other task from running."""
+        d: Domain = t.state  # type: ignore[assignment]
+        return not d.shared and not self._other_threads(t)
+
+    def _other_threads(self, t: Tracee) -> bool:
+        return any(o.tgid == t.tgid and o is not t for o in self.tracer.tracees.values())
+
+    def _io_not_alone(self, t: Tracee) -> None:
+        """t's process got a second thread or shared memory: its pipes'
+        calls stop from now on."""
+        fds = self.slots.io.get(t.tgid)
+        for fd in [f for f, kind in (fds or {}).items() if kind == TP.PIPE]:
+            self.slots.mark(t, fd, 0)
+
+    def _io_inherited(self, t: Tracee) -> None:
+        """A new image: mark the fds it was given (its page's table is empty)."""
+        try:
+            fds = [int(f) for f in os.listdir(f"/proc/{t.tid}/fd")]
+        except (OSError, ValueError):
+            return
+        for fd in fds:
+            if fd < TP.FDMAX:
+                self.slots.mark(t, fd, self._io_kind(t, fd))
+
+    def _io_again(self, t: Tracee, regs: P.Regs, signo: int) -> bool:
+        """A signal came while t was in the syscall of a call the page makes
+        without a stop. If the kernel cut it short (a restart code; a pipe
+        read can wait for ever), it is made again with a stop, from the
+        page, so that it takes the signal at its entry. If it was a write to
+        a pipe no one reads (EPIPE), it is made again with a stop too: its
+        SIGPIPE then comes at that call's return, as it would. True in that
+        case (this SIGPIPE is dropped)."""
+        rax = regs.rax - (1 << 64) if regs.rax >> 63 else regs.rax
+        epipe = rax == -_errno.EPIPE and regs.orig_rax == TP.WRITE and signo == _signal.SIGPIPE
+        if rax not in (-512, -513, -514) and not epipe:  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
+            return False  # done (its entry is in the slot): the signal waits for the next stop
+        try:
+            saved = struct.unpack("<6Q", t.read(regs.rsp, 48))
+        except MemoryReadError:
             return False
-        return _stat.S_ISREG(st.st_mode) and st.st_dev not in _pseudo_devs()
+        # Out of the page's code as its path with a stop leaves it: the
+        # registers its entry pushed, popped; at that path's syscall.
+        regs.rdi, regs.rsi, regs.r14, regs.r13, regs.r12, regs.rbx = saved
+        regs.rsp += 48
+        if epipe:
+            regs.rip, regs.rax = TP.TRACED_IPS[1] - 2, regs.orig_rax
+        else:
+            regs.rip = TP.TRACED_IPS[1]  # the kernel's restart backs up to the syscall instruction
+        t.regs_dirty = True
+        return epipe
 
     def _io_off(self, t: Tracee) -> None:
         """No I/O call of t's process is buffered from now on."""

@@ -915,8 +915,9 @@ class Replayer(Vee):
         used = 0
         while len(taken) < TP.CAP and _buffered(item):
             ev = item[1]  # type: ignore[index]
-            if ev.writes and ev.nr not in TP.NRS:  # an I/O call's bytes, for the data area
-                raw = self.data(ev.writes[0][1])
+            kept = ev.reads if ev.nr == TP.WRITE else ev.writes  # what it wrote: its first bytes
+            if kept and ev.nr not in TP.NRS:  # an I/O call's bytes, for the data area
+                raw = self.data(kept[0][1])
                 if used + len(raw) > TP.DSIZE:
                     break  # the next fill takes it
                 data.append(raw)

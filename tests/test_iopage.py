@@ -18,10 +18,10 @@ import pytest
 
 from scribe import exitcodes
 from tests.conftest import ROOT, scribe_cmd
-from traces import Spawn, Syscall, TraceReader
+from traces import Input, Signal, Spawn, Syscall, TraceReader
 from virt import timepage as TP
 
-READ, CLOSE, PREAD64, LSEEK, OPENAT, NEWFSTATAT = 0, 3, 17, 8, 257, 262
+READ, WRITE, CLOSE, PREAD64, LSEEK, OPENAT, NEWFSTATAT = 0, 1, 3, 17, 8, 257, 262
 
 # `scribe replay -s TRACE`, printing how many read calls stopped
 SPY_READ_STOPS = """
@@ -80,10 +80,12 @@ def test_file_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pat
     # was given back while the C library started), the others do not.
     assert calls[5:35] == [(READ, 10, 1000, "T")] + [(READ, 10, 1000, "B")] * 28 + [(READ, 10, 0, "B")]
     assert calls[35] == (LSEEK, 3, 0, "B")
-    # The pipe, then /proc/self/status (whose pids the VEE translates): all stopped.
+    # The pipe (its own: no other process could block on it), then
+    # /proc/self/status, whose pids the VEE translates: read with stops.
     pipe_and_proc = [c for c in calls if c[1] == 4]
-    assert pipe_and_proc[:3] == [(READ, 4, 14, "T"), (READ, 4, 0, "T"), (CLOSE, 4, 0, "T")]
-    assert len(pipe_and_proc) == 5 and all(c[3] == "T" for c in pipe_and_proc)
+    assert pipe_and_proc == [(READ, 4, 14, "B"), (READ, 4, 0, "B"), (CLOSE, 4, 0, "B"),
+                             (READ, 4, pipe_and_proc[3][2], "T"), (CLOSE, 4, 0, "T")]
+    assert pipe_and_proc[3][2] > 100
     assert (CLOSE, 3, 0, "B") in calls and (CLOSE, 10, 0, "B") in calls
     assert calls[-1] == (READ, 3, -9, "T")  # closed: the page's fd table forgot it
     # A forked child has the page and its fd table: its reads stop once, to get a slot.
@@ -142,3 +144,47 @@ def test_a_stub_calls_the_page_makes_the_sites_cmp_and_jumps_back(tmp_path: Path
     assert back == at + TP.STUB_RESUME
     assert patched[site] == b"\xff\x24\x25" + cell.to_bytes(4, "little") + b"\x90"
     assert patched[cell] == at.to_bytes(8, "little") + (site + 8).to_bytes(8, "little")
+
+
+def test_pipes_between_processes_and_their_signals(guest, tmp_path: Path) -> None:
+    """A pipe's calls are made without a stop while their process has one
+    thread; one blocked in the page takes its signal (the call is made again
+    with a stop), and a write to a pipe no one reads gets its SIGPIPE at that
+    write, before the program goes on."""
+    exe, file, trace = str(guest("iopage")), tmp_path / "f.txt", tmp_path / "t.scribe"
+    file.write_text("")
+    native = subprocess.run([exe, "pipes", str(file)], capture_output=True, text=True, timeout=30).stdout
+    rec = _scribe("record", "-o", str(trace), "--", exe, "pipes", str(file))
+    assert rec.returncode == 0, rec.stderr
+    assert file.read_text() == "01"  # the SIGPIPE handler ran as the write to the pipe returned
+    assert rec.stdout == native and "woken: 1 w\n" in native and "writer: exit 3\n" in native
+    rep = _scribe("replay", str(trace))
+    assert rep.returncode == 0, rep.stderr
+    assert rep.stdout == rec.stdout
+
+    with TraceReader(trace) as r:
+        evs = [ev for _, ev in r.events()]
+
+    def calls(tid: int) -> list[tuple[int, int, str]]:
+        return [(ev.nr, ev.result, "B" if ev.flags & Syscall.BUFFERED else "T") for ev in evs
+                if isinstance(ev, Syscall) and ev.tid == tid and ev.nr in (READ, WRITE)]
+    writes = [c for c in calls(1) if c[0] == WRITE and c[1] == 1000]
+    assert len(writes) == 200 and sum(c[2] == "B" for c in writes) >= 190  # the writer
+    reads = [c for c in calls(2) if c[0] == READ]
+    assert sum(c[2] == "B" for c in reads) >= len(reads) - 3 and sum(c[1] for c in reads) == 200000
+    # The blocked read (the third: the first two stop, to rewrite the child's
+    # copy of the site and to give it a slot): cut short by the signal, made
+    # again with a stop, which takes the signal at its entry; the handler's
+    # byte wakes it. (Without that, the child and the recording would wait
+    # for ever.)
+    woken = [ev for ev in evs if getattr(ev, "tid", None) == 3 and isinstance(ev, (Syscall, Signal))]
+    at = next(i for i, ev in enumerate(woken) if isinstance(ev, Signal))
+    assert [(ev.nr, ev.result) for ev in woken[:at]][-2:] == [(READ, 1), (READ, 1)]
+    assert [(ev.nr, ev.result) for ev in woken[at + 1:at + 3]] == [(WRITE, 1), (READ, 1)]
+    assert not woken[at + 2].flags & Syscall.BUFFERED  # the blocked read, made again
+    marks = [ev for ev in evs if isinstance(ev, Input) and ev.tid == 3]
+    assert [ev.what for ev in marks][-1:] == ["signal_at_entry"]
+    # The write to a pipe no one reads: made with a stop, its SIGPIPE right after.
+    late = [ev for ev in evs if getattr(ev, "tid", None) == 4 and isinstance(ev, (Syscall, Signal))]
+    at = next(i for i, ev in enumerate(late) if isinstance(ev, Signal) and ev.signo == 13)
+    assert (late[at - 1].nr, late[at - 1].result) == (WRITE, -32) and not late[at - 1].flags & Syscall.BUFFERED

@@ -39,6 +39,7 @@
 #define FDMAX 1024
 #define DATA 0x10000
 #define DSIZE 0x40000
+#define PREVIEW 32
 
         .text
 code:
@@ -174,13 +175,15 @@ done:
  *     syscall; 1: cmp $-4096,%rax; jmp *back
  * (the syscall is reached only when the kernel restarts the call that was
  * stopped at as the site was rewritten).  eax holds the number and the
- * call's registers its arguments.  Buffered: read, pread64, fstat, lseek,
- * close, and newfstatat(fd, "", buf, AT_EMPTY_PATH), on an fd below FDMAX
- * whose byte in the header's fd table the recorder set (a regular file, not
- * of /proc or /sys).  Entries are those of the clock calls, the raw words:
- * u32 nr, u32 rdi, u64 rsi, i64 result, u64 rdx, u64 r10; the bytes the
- * kernel wrote (read's result bytes, fstat's 144) go in the slot's data
- * area (DATA + slot * DSIZE; DUSED bytes used while recording, DHEAD bytes
+ * call's registers its arguments.  Buffered: read, write, pread64, fstat,
+ * lseek, close, and newfstatat(fd, "", buf, AT_EMPTY_PATH), on an fd below
+ * FDMAX whose byte in the header's fd table the recorder set (a regular
+ * file, not of /proc or /sys; a pipe while the process may block alone).
+ * Entries are those of the clock calls, the raw words: u32 nr, u32 rdi,
+ * u64 rsi, i64 result, u64 rdx, u64 r10; the bytes the kernel wrote (read's
+ * result bytes, fstat's 144), and the first PREVIEW bytes write wrote
+ * (replay compares them), go in the slot's data area (DATA + slot * DSIZE;
+ * DUSED bytes used while recording, DHEAD bytes
  * taken while replaying).  Every register but rax, rcx and r11 is kept, and
  * those two are zero on every way out.
  */
@@ -210,7 +213,7 @@ io_entry:
         jmp 4f
 2:      cmp $17, %ebx
         ja io_traced
-        mov $0x20129, %r12d             /* read 0, close 3, fstat 5, lseek 8, pread64 17 */
+        mov $0x2012B, %r12d             /* read 0, write 1, close 3, fstat 5, lseek 8, pread64 17 */
         bt %ebx, %r12d
         jnc io_traced
         cmp $5, %ebx
@@ -221,6 +224,9 @@ io_entry:
         cmp $8, %ebx
         je 4f
         cmp $5, %ebx
+        je 4f
+        mov $PREVIEW, %r14d             /* write: the first bytes of what it writes */
+        cmp $1, %ebx
         je 4f
         mov %rdx, %r14
         cmp $DSIZE, %r14
@@ -301,14 +307,20 @@ io_replay:
         jne io_traced
         cmp %r10, 32(%r11)
         jne io_traced
-        incl HEAD(%r12)
         mov 16(%r11), %rax
         call io_span
+        mov %rcx, %r14                  /* r14: the entry's bytes in the data area */
         mov DHEAD(%r12), %esi
-        add %ecx, DHEAD(%r12)
         add %r13, %rsi
         mov %r11, %rdi
-        rep movsb
+        cmp $1, %ebx
+        jne 9f
+        repe cmpsb                      /* write: the same first bytes, or not this call */
+        jne io_traced
+        jmp 10f
+9:      rep movsb                       /* the bytes the call wrote */
+10:     add %r14d, DHEAD(%r12)
+        incl HEAD(%r12)
         jmp io_done
 
 io_span:                                /* ebx nr, rax result: rcx bytes written at r11 */
@@ -324,9 +336,14 @@ io_span:                                /* ebx nr, rax result: rcx bytes written
         je 3f
         cmp $8, %ebx
         je 3f
-        test %rax, %rax                 /* read, pread64: the result's bytes */
+        test %rax, %rax                 /* read, pread64: the result's bytes; */
         jle 3f
         mov %rax, %rcx
+        cmp $1, %ebx                    /* write: the first PREVIEW of them */
+        jne 3f
+        cmp $PREVIEW, %rcx
+        jbe 3f
+        mov $PREVIEW, %ecx
         ret
 2:      test %rax, %rax                 /* fstat, newfstatat: struct stat */
         jnz 3f

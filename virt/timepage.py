@@ -33,17 +33,21 @@ writer, its thread, so threads and a vfork child need no lock.
   trace as usual.
 - Any other mode: every call is such a syscall.
 
-File I/O (version 3): the recorder rewrites a call site of read, pread64,
-lseek, fstat or close (glibc's `syscall; cmp $-4096,%rax`, TP.SITES) at the
+File I/O (version 3): the recorder rewrites a call site of read, write,
+pread64, lseek, fstat or close (glibc's `syscall; cmp $-4096,%rax`, SITES) at the
 first call made there, while its process has one thread, into a jump to a
 stub of its own (STUBS) that calls the page's I/O code and jumps back; the
 call that was stopped at returns into the stub, and replay rewrites the
 site at the same event (PATCHED). That code makes the call without a stop
 when its fd is marked in the header's fd table, which the recorder keeps:
-a regular file not of /proc or /sys, set at open, copied at dup, cleared at
-close (the page's own close clears it too). The bytes the call wrote go in
-the slot's data area; replay puts them there, and the code takes an entry
-if it is the same call (number and argument words). A call on any other fd
+a regular file not of /proc or /sys (FILE), or a pipe while its process has
+one thread and no shared memory (PIPE: the call may block, and nothing else
+waits for that process's turn), set at open, pipe and exec, copied at dup,
+cleared at close (the page's own close clears it too). The bytes the call
+wrote (a write's first PREVIEW bytes) go in the slot's data area; replay
+puts them there, and the code takes an entry if it is the same call (number
+and argument words, a write's first bytes). A signal that cuts a call short
+in the page has the recorder make it again with a stop (Recorder._io_again). A call on any other fd
 is made with a stop from the page, at `TRACED_IPS`, where the thread is at
 a syscall like any other (`in_code`).
 
@@ -83,10 +87,11 @@ SLOT_HEAD = struct.Struct("<IIIII")  # (unused), count, head, data used, data ta
 
 CLOCK_GETTIME, GETTIMEOFDAY, TIME, GETTID = 228, 96, 201, 186
 NRS = (CLOCK_GETTIME, GETTIMEOFDAY, TIME)
-READ, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT = 0, 3, 5, 8, 17, 262
-IO_NRS = (READ, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT)
-AT_EMPTY_PATH = 0x1000
+READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT = 0, 1, 3, 5, 8, 17, 262
+IO_NRS = (READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT)
 STAT_SIZE = 144
+FILE, PIPE = 1, 2  # the fd kinds the recorder marks (Slots.io)
+PREVIEW = 32  # the first bytes of a buffered write that the trace keeps (as for a write with a stop)
 
 # gcc -c virt/timepage.S && objcopy -O binary -j .text (tests/test_timepage.py)
 CODE = bytes.fromhex(
@@ -101,27 +106,29 @@ CODE = bytes.fromhex(
     "4d395308753941ff4008498b43104d85d2743441813bc900000074164885c07526498b4b1849"
     "890a498b4b2049894a08eb15483d01f0ffff730d498902eb084531c04531c90f0531c931d231"
     "f631ff4531c04531c94531d24531dbc353415441554156565789c3448b25620c00004183fc01"
-    "740a4183fc020f85070200004531f681fb06010000752741f7c2001000000f84ef0100004885"
-    "f60f84e6010000803e000f85dd01000041be90000000eb4383fb110f87cc01000041bc290102"
-    "00410fa3dc0f83bc01000083fb05750641be9000000083fb03741a83fb08741583fb05741049"
-    "89d64981fe000004000f879201000081ff000400000f8386010000833dca0b00000175164189"
-    "fc4c8d2dbe0f000043807c2500000f8467010000b8ba0000000f05488d0de40b00004531db42"
-    "390499740e41ffc34183fb0872f1e9420100004d89dd49c1e512488d0d7ffb00004901cd49c1"
-    "e30c4c8d25711b00004d01dc833d670b000001757e41837c2404640f830e010000418b4c240c"
-    "4c01f14881f9000004000f87f900000083fb03750e89f94c8d1d360f000041c6040b0089d80f"
-    "05418b4c24044c6bd9284f8d5c1c4041891b41897b044989730849894310498953184d895320"
-    "41ff442404e86f000000418b7c240c41014c240c4c01ef4c89def3a4e98d000000418b4c2408"
-    "413b4c24040f838c0000004c6bd9284f8d5c1c4041391b757e41397b04757849397308757249"
-    "395318756c4d395320756641ff442408498b4310e814000000418b74241041014c24104c01ee"
-    "4c89dff3a4eb3531c94989f381fb0601000075054989d3eb1883fb05741383fb03741883fb08"
-    "74134885c07e0e4889c1c34885c07505b990000000c35f5e415e415d415c5b31c94531dbc389"
-    "d85f5e415e415d415c5b0f0531c94531dbc3")
+    "740a4183fc020f85440200004531f681fb06010000752741f7c2001000000f842c0200004885"
+    "f60f8423020000803e000f851a02000041be90000000eb4e83fb110f870902000041bc2b0102"
+    "00410fa3dc0f83f901000083fb05750641be9000000083fb03742583fb08742083fb05741b41"
+    "be2000000083fb0174104989d64981fe000004000f87c401000081ff000400000f83b8010000"
+    "833dbf0b00000175164189fc4c8d2db30f000043807c2500000f8499010000b8ba0000000f05"
+    "488d0dd90b00004531db42390499740e41ffc34183fb0872f1e9740100004d89dd49c1e51248"
+    "8d0d74fb00004901cd49c1e30c4c8d25661b00004d01dc833d5c0b000001757e41837c240464"
+    "0f8340010000418b4c240c4c01f14881f9000004000f872b01000083fb03750e89f94c8d1d2b"
+    "0f000041c6040b0089d80f05418b4c24044c6bd9284f8d5c1c4041891b41897b044989730849"
+    "894310498953184d89532041ff442404e891000000418b7c240c41014c240c4c01ef4c89def3"
+    "a4e9bf000000418b4c2408413b4c24040f83be0000004c6bd9284f8d5c1c4041391b0f85ac00"
+    "000041397b040f85a2000000493973080f8598000000493953180f858e0000004d3953200f85"
+    "84000000498b4310e8270000004989ce418b7424104c01ee4c89df83fb017506f3a67564eb02"
+    "f3a4450174241041ff442408eb4531c94989f381fb0601000075054989d3eb2883fb05742383"
+    "fb03742883fb0874234885c07e1e4889c183fb0175164883f9207610b920000000c34885c075"
+    "05b990000000c35f5e415e415d415c5b31c94531dbc389d85f5e415e415d415c5b0f0531c945"
+    "31dbc3")
 SYMBOLS = (("__vdso_clock_gettime", 0x00), ("__vdso_gettimeofday", 0x20), ("__vdso_time", 0x40))
 GETTID_END = 0x81    # the instruction after the gettid that finds the thread's slot
 UNTRACED_END = 0xC9  # the instruction after the record path's syscall
 TRACED_END = 0x177   # after the syscall made when the call is not buffered
 IO_ENTRY = 0x18C     # the I/O calls' code (from a call site's stub)
-IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x255, 0x2D3, 0x3C2
+IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x260, 0x2DE, 0x3FF
 # What seccomp sees as the instruction pointer of those calls.
 GETTID_IP = BASE + CODE_OFF + GETTID_END
 UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END
@@ -161,10 +168,13 @@ def slot_data(slot: int) -> int:
 
 
 def io_span(nr: int, a1: int, a2: int, result: int) -> tuple[int, int]:
-    """(address, length) of what a buffered I/O call wrote: read's and
-    pread64's result bytes, fstat's and newfstatat's struct stat."""
+    """(address, length) of the bytes a buffered I/O call keeps in the data
+    area: read's and pread64's result bytes, fstat's and newfstatat's
+    struct stat, the first PREVIEW bytes write wrote."""
     if nr in (READ, PREAD64):
         return a1, max(result, 0)
+    if nr == WRITE:
+        return a1, min(max(result, 0), PREVIEW)
     if nr == FSTAT:
         return a1, STAT_SIZE if result == 0 else 0
     if nr == NEWFSTATAT:
@@ -333,8 +343,9 @@ class Slots:
         # Call sites: tgid -> stubs used; the sites found not to be rewritable.
         self.stubs: dict[int, int] = {}
         self.no_site: dict[int, set[int]] = {}
-        # tgid -> the fds its page's fd table marks (recording keeps it).
-        self.io: dict[int, set[int]] = {}
+        # tgid -> the fds its page's fd table marks, and their kind
+        # (recording keeps it): FILE, or PIPE (which may block).
+        self.io: dict[int, dict[int, int]] = {}
 
     def has_page(self, tgid: int) -> bool:
         return tgid in self.tables
@@ -345,7 +356,7 @@ class Slots:
         self.tables[tgid] = [0] * NSLOTS
         self.stubs[tgid] = 0
         self.no_site[tgid] = set()
-        self.io[tgid] = set()
+        self.io[tgid] = {}
 
     def forget(self, tgid: int) -> None:
         table = self.tables.pop(tgid, None)
@@ -361,7 +372,7 @@ class Slots:
         self.new_image(child.tgid)
         self.stubs[child.tgid] = self.stubs.get(parent, 0)
         self.no_site[child.tgid] = set(self.no_site.get(parent, ()))
-        self.io[child.tgid] = set(self.io.get(parent, ()))
+        self.io[child.tgid] = dict(self.io.get(parent, {}))
         try:
             child.write(HEADER + TABLE, bytes(4 * NSLOTS))
         except OSError:
@@ -378,19 +389,20 @@ class Slots:
         self.no_site = {m(g): v for g, v in self.no_site.items()}
         self.io = {m(g): v for g, v in self.io.items()}
 
-    def mark(self, t: Tracee, fd: int, on: bool) -> None:
-        """Set or clear fd's byte in the fd table of t's page (recording)."""
+    def mark(self, t: Tracee, fd: int, kind: int) -> None:
+        """Set (kind FILE or PIPE) or clear (0) fd's byte in the fd table of
+        t's page (recording)."""
         fds = self.io.get(t.tgid)
-        if fds is None or not 0 <= fd < FDMAX or (fd in fds) == on:
+        if fds is None or not 0 <= fd < FDMAX or fds.get(fd, 0) == kind:
             return
         try:
-            t.write(HEADER + FDTAB + fd, b"\1" if on else b"\0")
+            t.write(HEADER + FDTAB + fd, b"\1" if kind else b"\0")
         except OSError:
             return
-        if on:
-            fds.add(fd)
+        if kind:
+            fds[fd] = kind
         else:
-            fds.discard(fd)
+            fds.pop(fd, None)
 
     def give(self, t: Tracee) -> int | None:
         """A free slot of t's page for t, emptied; None if all are taken."""

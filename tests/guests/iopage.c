@@ -9,9 +9,15 @@
  *                         pipe and /proc/self/status (read with stops); a
  *                         forked child reading the same open file; then
  *                         OTHER, if given, read whole
+ *   iopage pipes FILE     a child reads what its parent writes through a pipe;
+ *                         a child blocked in a pipe read gets a signal whose
+ *                         handler writes the byte it waits for; a child
+ *                         writes to a pipe no one reads, then to FILE whether
+ *                         its SIGPIPE handler ran (FILE must hold "01")
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +54,88 @@ static long read_all(int fd, size_t piece, size_t later) {
     return total;
 }
 
+static int wake[2];
+static volatile sig_atomic_t got_pipe;
+
+static void on_pipe(int sig) {
+    (void)sig;
+    got_pipe = 1;
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+    write(wake[1], "w", 1);
+}
+
+static int pipes(const char *file) {
+    int p[2];
+    char buf[4096];
+    if (pipe(p) != 0)
+        return 1;
+    pid_t child = fork();
+    if (child == 0) {               /* the reader */
+        close(p[1]);
+        long got = read_all(p[0], 4096, 4096);
+        printf("child got %ld\n", got);
+        _exit(0);
+    }
+    close(p[0]);
+    for (int i = 0; i < 200; i++) {
+        memset(buf, 'a' + i % 26, 1000);
+        mixn(write(p[1], buf, 1000));
+    }
+    close(p[1]);
+    int ws;
+    waitpid(child, &ws, 0);
+
+    if (pipe(wake) != 0)
+        return 1;
+    write(wake[1], "rr", 2);
+    child = fork();
+    if (child == 0) {               /* blocked in a read until its signal's handler writes */
+        struct sigaction sa = {0};
+        sa.sa_handler = on_usr1;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGUSR1, &sa, NULL);
+        read(wake[0], buf, 1);      /* with a stop: its copy of libc's read site is rewritten */
+        read(wake[0], buf, 1);      /* with a stop too: it gets a slot of the page */
+        long n = read(wake[0], buf, 1);
+        printf("woken: %ld %.1s\n", n, buf);
+        _exit(0);
+    }
+    usleep(200000);                 /* it is blocked in its read by now */
+    kill(child, SIGUSR1);
+    waitpid(child, &ws, 0);
+    printf("woken child: %d\n", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+
+    if (pipe(p) != 0)
+        return 1;
+    child = fork();
+    if (child == 0) {               /* SIGPIPE's handler runs as its write returns */
+        struct sigaction sa = {0};
+        sa.sa_handler = on_pipe;
+        sigaction(SIGPIPE, &sa, NULL);
+        close(p[0]);
+        int fd = open(file, O_WRONLY | O_TRUNC);
+        write(fd, "0", 1);          /* the child's first call through the page: it gets a slot */
+        write(p[1], "x", 1);        /* EPIPE */
+        int seen = got_pipe;        /* no call between: set only if the handler ran at the write */
+        write(fd, seen ? "1" : "0", 1);
+        _exit(3);
+    }
+    close(p[0]);
+    close(p[1]);
+    waitpid(child, &ws, 0);
+    printf("writer: %s %d\n", WIFSIGNALED(ws) ? "signal" : "exit",
+           WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+    printf("digest %016llx\n", (unsigned long long)digest);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 2 && strcmp(argv[1], "pipes") == 0)
+        return pipes(argv[2]);
     int fd = open(argv[1], O_RDONLY);
     if (fd < 0) {
         perror("open");
