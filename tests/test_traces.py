@@ -75,6 +75,24 @@ def test_random_access_and_ranges(tmp_path: Path) -> None:
         assert [n for n, _ in r.events(len(events) - 3)] == [len(events) - 3, len(events) - 2, len(events) - 1]
 
 
+def test_a_blob_damaged_on_disk_is_an_error_not_other_bytes(tmp_path: Path) -> None:
+    """Blobs are checked by their zstd frame's checksum as they are read
+    (not hashed again): a byte changed inside one is still found."""
+    path = tmp_path / "t.scribe"
+    big = bytes(range(256)) * 400  # compresses: the damage lands in the frame's content
+    with TraceWriter(path, HEADER) as w:
+        ref = w.blob(big)
+        w.append(Syscall(1, 0, (3, 0x1000, len(big), 0, 0, 0), len(big), ((0x1000, ref),), (), 0, 5))
+    raw = bytearray(path.read_bytes())
+    with TraceReader(path) as r:
+        off = r._blobs[ref.digest]
+    at = off + F.RECORD_HEADER_SIZE + 32 + 20  # past the record header, the digest and the frame header
+    raw[at] ^= 0x55
+    path.write_bytes(bytes(raw))
+    with TraceReader(path) as r, pytest.raises(TraceError, match="corrupt"):
+        r.blob(ref)
+
+
 def test_blobs_stored_once_and_resolved(tmp_path: Path) -> None:
     path = tmp_path / "t.scribe"
     big = os.urandom(50_000)
