@@ -432,14 +432,14 @@ class Recorder(Vee):
         """t's process mapped shared memory: every task of its domain joins
         the shared one (t, at its exit stop, asks for its turn there next)."""
         old: Domain = t.state  # type: ignore[assignment]
-        if t.tgid in self.slots.io:
-            self._io_not_alone(t)
         shared = self.shared_domain
         if old is shared:
             return
         for o in self.tracer.tracees.values():
             if o.state is old:
                 o.state = shared
+                if o.tgid in self.slots.io:
+                    self._io_not_alone(o)  # (a vfork child's parent too)
         if old.runner is t:
             old.runner = None
         self.contended.discard(old)

@@ -188,3 +188,21 @@ def test_pipes_between_processes_and_their_signals(guest, tmp_path: Path) -> Non
     late = [ev for ev in evs if getattr(ev, "tid", None) == 4 and isinstance(ev, (Syscall, Signal))]
     at = next(i for i, ev in enumerate(late) if isinstance(ev, Signal) and ev.signo == 13)
     assert (late[at - 1].nr, late[at - 1].result) == (WRITE, -32) and not late[at - 1].flags & Syscall.BUFFERED
+
+
+def test_what_goes_to_the_file_scribe_writes_its_output_to_is_replayed(guest, tmp_path: Path) -> None:
+    """scribe's own stdout, a regular file here, is inherited by the program:
+    its writes there stop, so that replay prints them again."""
+    exe, data, trace = str(guest("iopage")), _data(tmp_path), tmp_path / "t.scribe"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open(tmp_path / "rec.txt", "wb") as out:
+        subprocess.run(scribe_cmd("record", "-q", "-o", str(trace), "--", exe, str(data)), stdout=out,
+                       env=env, timeout=90, check=True)
+    with open(tmp_path / "rep.txt", "wb") as out:
+        subprocess.run(scribe_cmd("replay", str(trace)), stdout=out, env=env, timeout=90, check=True)
+    recorded = (tmp_path / "rec.txt").read_text()
+    assert recorded.startswith("read 1000 + 29000 of 30000 bytes\n") and "digest " in recorded
+    assert (tmp_path / "rep.txt").read_text() == recorded
+    with TraceReader(trace) as r:
+        to_stdout = [ev for _, ev in r.events() if isinstance(ev, Syscall) and ev.nr == WRITE and ev.args[0] == 1]
+    assert to_stdout and not any(ev.flags & Syscall.BUFFERED for ev in to_stdout)
