@@ -753,6 +753,12 @@ class Recorder(Vee):
                 self._append(Syscall(t.vtid, nr_, args, res, TP.written(nr_, a1, res, w0, w1), (),
                                      Syscall.BUFFERED, now))
                 continue
+            if nr_ == TP.READLINK:  # its path's address in r10's place; its path, then its bytes
+                path, got = TP.link_parts(data, at, res)
+                at += len(path) + len(got)
+                self._append(Syscall(t.vtid, nr_, (w1, a1, w0, 0, 0, 0), res, ((a1, got),) if got else (),
+                                     ((w1, path),), Syscall.BUFFERED, now))
+                continue
             addr, n = TP.io_span(nr_, a1, w0, res)
             kept = ((addr, data[at:at + n]),) if n else ()
             at += n
@@ -774,7 +780,7 @@ class Recorder(Vee):
         the page with no slot, on a marked fd: give t a slot."""
         rip = t.regs.rip
         if TP.holds(rip):
-            if t.tid not in self.slots.of and self.slots.io[t.tgid].get(t.args[0] & 0xFFFFFFFF):
+            if t.tid not in self.slots.of and (t.nr == TP.READLINK or self.slots.io[t.tgid].get(t.args[0] & 0xFFFFFFFF)):
                 self.slots.give(t)
                 self.idle_reads[t.tid] = 0
             return

@@ -916,6 +916,8 @@ class Replayer(Vee):
         while len(taken) < TP.CAP and _buffered(item):
             ev = item[1]  # type: ignore[index]
             kept = ev.reads if ev.nr == TP.WRITE else ev.writes  # what it wrote: its first bytes
+            if ev.nr == TP.READLINK:  # its path, then what it wrote
+                kept = ((0, b"".join(self.data(d) for _, d in ev.reads[:1] + ev.writes[:1])),)
             if kept and ev.nr not in TP.NRS:  # an I/O call's bytes, for the data area
                 raw = self.data(kept[0][1])
                 if used + len(raw) > TP.DSIZE:
@@ -933,7 +935,8 @@ class Replayer(Vee):
         for _n, ev in taken:
             if ev.nr not in TP.NRS:  # an I/O call: its argument words (its bytes: the data area)
                 a = ev.args
-                out.append(TP.ENTRY.pack(ev.nr, a[0] & 0xFFFFFFFF, a[1], ev.result, a[2], a[3]))
+                a3 = a[0] if ev.nr == TP.READLINK else a[3]  # readlink: its path's address in r10's place
+                out.append(TP.ENTRY.pack(ev.nr, a[0] & 0xFFFFFFFF, a[1], ev.result, a[2], a3))
                 continue
             w0 = w1 = 0
             if ev.nr == TP.TIME:

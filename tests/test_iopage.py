@@ -21,7 +21,7 @@ from tests.conftest import ROOT, scribe_cmd
 from traces import Signal, Spawn, Syscall, TraceReader
 from virt import timepage as TP
 
-READ, WRITE, CLOSE, PREAD64, LSEEK, OPENAT, NEWFSTATAT = 0, 1, 3, 17, 8, 257, 262
+READ, WRITE, CLOSE, PREAD64, LSEEK, READLINK, OPENAT, NEWFSTATAT = 0, 1, 3, 17, 8, 89, 257, 262
 
 # `scribe replay -s TRACE`, printing how many read calls stopped
 SPY_READ_STOPS = """
@@ -61,8 +61,8 @@ def test_file_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pat
     assert rep.returncode == 0, rep.stderr
     assert rep.stdout == rec.stdout
     assert "status Pid:\t1\n" in rec.stdout  # /proc/self/status: read with a stop, translated
-    assert rec.stdout.replace("status Pid:\t1\n", "") == \
-        "".join(line for line in native.splitlines(True) if not line.startswith("status "))
+    assert rec.stdout.replace("status Pid:\t1\n", "").replace("self 1\n", "") == \
+        "".join(line for line in native.splitlines(True) if not line.startswith(("status ", "self ")))
 
     with TraceReader(trace) as r:
         evs = [ev for _, ev in r.events()]
@@ -88,6 +88,13 @@ def test_file_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pat
     assert pipe_and_proc[3][2] > 100
     assert (CLOSE, 3, 0, "B") in calls and (CLOSE, 10, 0, "B") in calls
     assert calls[-1] == (READ, 3, -9, "T")  # closed: the page's fd table forgot it
+    # readlink of an absolute path: its path kept, as a stop keeps it; /proc/self: stopped.
+    links = [ev for ev in main if ev.nr == READLINK]
+    target = str(data).encode()
+    assert [(ev.result, bool(ev.flags & Syscall.BUFFERED)) for ev in links[-4:-1]][1:] == [(len(target), True)] * 2
+    assert all(ev.reads[0][1] == target + b".lnk\0" and ev.writes[0][1] == target for ev in links[-3:-1])
+    assert links[-1].reads[0][1] == b"/proc/self\0" and not links[-1].flags & Syscall.BUFFERED
+    assert "self 1\n" in rec.stdout
     # A forked child has the page and its fd table: its reads stop once, to get a slot.
     child = [(ev.nr, bool(ev.flags & Syscall.BUFFERED)) for ev in evs
              if isinstance(ev, Syscall) and ev.tid == 2 and ev.nr == READ]
@@ -122,7 +129,8 @@ def test_a_program_that_reads_in_other_pieces_diverges(tmp_path: Path, piece: in
 @pytest.mark.skipif(shutil.which("objdump") is None, reason="objdump is not installed")
 def test_a_stub_calls_the_page_makes_the_sites_cmp_and_jumps_back(tmp_path: Path) -> None:
     site = 0x7FFFF7E9F2AB
-    for pattern, cmp in ((TP.SITES[0], "cmp    $0xfffffffffffff000,%rax"), (TP.SITES[1], "cmp    $0xfffff000,%eax")):
+    cmps = ("cmp    $0xfffffffffffff000,%rax", "cmp    $0xfffffffffffff001,%rax", "cmp    $0xfffff000,%eax")
+    for pattern, cmp in zip(TP.SITES, cmps, strict=True):
         raw = tmp_path / "stub.bin"
         raw.write_bytes(TP.stub(3, site, pattern))
         at = TP.BASE + TP.STUBS + 3 * TP.STUB_SIZE

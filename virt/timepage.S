@@ -40,6 +40,7 @@
 #define DATA 0x10000
 #define DSIZE 0x40000
 #define PREVIEW 32
+#define LINKPATH 256
 
         .text
 code:
@@ -175,7 +176,9 @@ done:
  *     syscall; 1: cmp $-4096,%rax; jmp *back
  * (the syscall is reached only when the kernel restarts the call that was
  * stopped at as the site was rewritten).  eax holds the number and the
- * call's registers its arguments.  Buffered: read, write, pread64, fstat,
+ * call's registers its arguments.  Buffered: readlink of an absolute path
+ * not of /proc (its path, NUL included, before its bytes in the data area,
+ * its address in the entry's r10 word); read, write, pread64, fstat,
  * lseek, close, and newfstatat(fd, "", buf, AT_EMPTY_PATH), on an fd below
  * FDMAX whose byte in the header's fd table the recorder set (a regular
  * file, not of /proc or /sys; a pipe while the process may block alone).
@@ -201,7 +204,32 @@ io_entry:
         cmp $2, %r12d
         jne io_traced
 1:      xor %r14d, %r14d                /* r14: the most bytes the call writes */
-        cmp $262, %ebx
+        cmp $89, %ebx                   /* readlink(path, buf, size): an absolute path */
+        jne 11f
+        test %rdi, %rdi                 /* not of /proc (the VEE answers /proc/self) */
+        jz io_traced
+        cmpb $'/', (%rdi)
+        jne io_traced
+        cmpb $'p', 1(%rdi)
+        jne 12f
+        cmpb $'r', 2(%rdi)
+        jne 12f
+        cmpb $'o', 3(%rdi)
+        jne 12f
+        cmpb $'c', 4(%rdi)
+        je io_traced
+12:     xor %ecx, %ecx                  /* its length, NUL included: at most LINKPATH */
+13:     cmpb $0, (%rdi,%rcx)
+        lea 1(%rcx), %rcx
+        je 14f
+        cmp $LINKPATH, %ecx
+        jb 13b
+        jmp io_traced
+14:     cmp $DSIZE, %rdx                /* the data: the path, then what the call wrote */
+        ja io_traced
+        lea (%rdx,%rcx), %r14
+        jmp 5f
+11:     cmp $262, %ebx
         jne 2f
         test $0x1000, %r10d             /* AT_EMPTY_PATH, and the path "" */
         jz io_traced
@@ -283,6 +311,8 @@ io_untraced_end:
         mov %rdx, 24(%r11)
         mov %r10, 32(%r11)
         incl COUNT(%r12)
+        cmp $89, %ebx
+        je io_link
         call io_span
         mov DUSED(%r12), %edi
         add %ecx, DUSED(%r12)
@@ -305,8 +335,14 @@ io_replay:
         jne io_traced
         cmp %rdx, 24(%r11)
         jne io_traced
-        cmp %r10, 32(%r11)
+        mov %r10, %rcx
+        cmp $89, %ebx                   /* readlink: its path's address in r10's place */
+        jne 1f
+        mov %rdi, %rcx
+1:      cmp %rcx, 32(%r11)
         jne io_traced
+        cmp $89, %ebx
+        je io_link_replay
         mov 16(%r11), %rax
         call io_span
         mov %rcx, %r14                  /* r14: the entry's bytes in the data area */
@@ -322,6 +358,50 @@ io_replay:
 10:     add %r14d, DHEAD(%r12)
         incl HEAD(%r12)
         jmp io_done
+
+io_link:                                /* readlink, recorded: its path, then its bytes */
+        mov %rdi, 32(%r11)
+        mov %rax, %r14                  /* r14: the result */
+        call io_strlen
+        mov DUSED(%r12), %r11d
+        add %r13, %r11
+        mov %rdi, %rsi
+        mov %r11, %rdi
+        rep movsb
+        test %r14, %r14
+        jle 1f
+        mov %r14, %rcx
+        mov 8(%rsp), %rsi               /* the buffer (the pushed rsi) */
+        rep movsb
+1:      sub %r13, %rdi
+        mov %edi, DUSED(%r12)
+        mov %r14, %rax
+        jmp io_done
+
+io_link_replay:                         /* the same path, or not this call; then its bytes */
+        mov 16(%r11), %r14              /* r14: the recorded result */
+        call io_strlen
+        mov DHEAD(%r12), %esi
+        add %r13, %rsi
+        repe cmpsb                      /* rdi: the program's path */
+        jne io_traced
+        test %r14, %r14
+        jle 1f
+        mov %r14, %rcx
+        mov 8(%rsp), %rdi
+        rep movsb
+1:      sub %r13, %rsi
+        mov %esi, DHEAD(%r12)
+        incl HEAD(%r12)
+        mov %r14, %rax
+        jmp io_done
+
+io_strlen:                              /* rcx: the length of the string at rdi, NUL included */
+        xor %ecx, %ecx
+1:      cmpb $0, (%rdi,%rcx)
+        lea 1(%rcx), %rcx
+        jne 1b
+        ret
 
 io_span:                                /* ebx nr, rax result: rcx bytes written at r11 */
         xor %ecx, %ecx

@@ -34,7 +34,7 @@ writer, its thread, so threads and a vfork child need no lock.
 - Any other mode: every call is such a syscall.
 
 File I/O (version 3): the recorder rewrites a call site of read, write,
-pread64, lseek, fstat or close (glibc's `syscall; cmp $-4096,%rax`, SITES) at the
+pread64, lseek, fstat, close or readlink (glibc's `syscall; cmp $-4096,%rax`, SITES) at the
 first call made there, while its process has one thread, into a jump to a
 stub of its own (STUBS) that calls the page's I/O code and jumps back; the
 call that was stopped at returns into the stub, and replay rewrites the
@@ -47,7 +47,11 @@ cleared at close (the page's own close clears it too). The bytes the call
 wrote (a write's first PREVIEW bytes) go in the slot's data area; replay
 puts them there, and the code takes an entry if it is the same call (number
 and argument words, a write's first bytes). A signal that cuts a call short
-in the page has the recorder make it again with a stop (Recorder._io_again). A call on any other fd
+in the page has the recorder make it again with a stop (Recorder._io_again).
+readlink has no fd: it is made without a stop when its path is absolute
+and does not start with /proc (the VEE answers /proc/self and translates
+/proc/<pid>); its path goes in the data area before the bytes it wrote, and
+replay compares it. A call on any other fd
 is made with a stop from the page, at `TRACED_IPS`, where the thread is at
 a syscall like any other (`in_code`).
 
@@ -87,8 +91,8 @@ SLOT_HEAD = struct.Struct("<IIIII")  # (unused), count, head, data used, data ta
 
 CLOCK_GETTIME, GETTIMEOFDAY, TIME, GETTID = 228, 96, 201, 186
 NRS = (CLOCK_GETTIME, GETTIMEOFDAY, TIME)
-READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT = 0, 1, 3, 5, 8, 17, 262
-IO_NRS = (READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, NEWFSTATAT)
+READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, READLINK, NEWFSTATAT = 0, 1, 3, 5, 8, 17, 89, 262
+IO_NRS = (READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, READLINK, NEWFSTATAT)
 STAT_SIZE = 144
 FILE, PIPE = 1, 2  # the fd kinds the recorder marks (Slots.io)
 PREVIEW = 32  # the first bytes of a buffered write that the trace keeps (as for a write with a stop)
@@ -106,29 +110,36 @@ CODE = bytes.fromhex(
     "4d395308753941ff4008498b43104d85d2743441813bc900000074164885c07526498b4b1849"
     "890a498b4b2049894a08eb15483d01f0ffff730d498902eb084531c04531c90f0531c931d231"
     "f631ff4531c04531c94531d24531dbc353415441554156565789c3448b25620c00004183fc01"
-    "740a4183fc020f85440200004531f681fb06010000752741f7c2001000000f842c0200004885"
-    "f60f8423020000803e000f851a02000041be90000000eb4e83fb110f870902000041bc2b0102"
-    "00410fa3dc0f83f901000083fb05750641be9000000083fb03742583fb08742083fb05741b41"
-    "be2000000083fb0174104989d64981fe000004000f87c401000081ff000400000f83b8010000"
-    "833dbf0b00000175164189fc4c8d2db30f000043807c2500000f8499010000b8ba0000000f05"
-    "488d0dd90b00004531db42390499740e41ffc34183fb0872f1e9740100004d89dd49c1e51248"
-    "8d0d74fb00004901cd49c1e30c4c8d25661b00004d01dc833d5c0b000001757e41837c240464"
-    "0f8340010000418b4c240c4c01f14881f9000004000f872b01000083fb03750e89f94c8d1d2b"
-    "0f000041c6040b0089d80f05418b4c24044c6bd9284f8d5c1c4041891b41897b044989730849"
-    "894310498953184d89532041ff442404e891000000418b7c240c41014c240c4c01ef4c89def3"
-    "a4e9bf000000418b4c2408413b4c24040f83be0000004c6bd9284f8d5c1c4041391b0f85ac00"
-    "000041397b040f85a2000000493973080f8598000000493953180f858e0000004d3953200f85"
-    "84000000498b4310e8270000004989ce418b7424104c01ee4c89df83fb017506f3a67564eb02"
-    "f3a4450174241041ff442408eb4531c94989f381fb0601000075054989d3eb2883fb05742383"
-    "fb03742883fb0874234885c07e1e4889c183fb0175164883f9207610b920000000c34885c075"
-    "05b990000000c35f5e415e415d415c5b31c94531dbc389d85f5e415e415d415c5b0f0531c945"
-    "31dbc3")
+    "740a4183fc020f854c0300004531f683fb59755d4885ff0f843b030000803f2f0f8532030000"
+    "807f01707516807f02727510807f036f750a807f04630f841603000031c9803c0f00488d4901"
+    "740d81f90001000072eee9fd0200004881fa000004000f87f00200004c8d340ae9a800000081"
+    "fb06010000752741f7c2001000000f84d20200004885f60f84c9020000803e000f85c0020000"
+    "41be90000000eb4e83fb110f87af02000041bc2b010200410fa3dc0f839f02000083fb057506"
+    "41be9000000083fb03742583fb08742083fb05741b41be2000000083fb0174104989d64981fe"
+    "000004000f876a02000081ff000400000f835e020000833d5d0b00000175164189fc4c8d2d51"
+    "0f000043807c2500000f843f020000b8ba0000000f05488d0d770b00004531db42390499740e"
+    "41ffc34183fb0872f1e91a0200004d89dd49c1e512488d0d12fb00004901cd49c1e30c4c8d25"
+    "041b00004d01dc833dfa0a0000010f858700000041837c2404640f83e2010000418b4c240c4c"
+    "01f14881f9000004000f87cd01000083fb03750e89f94c8d1dc50e000041c6040b0089d80f05"
+    "418b4c24044c6bd9284f8d5c1c4041891b41897b044989730849894310498953184d89532041"
+    "ff44240483fb590f84ad000000e82a010000418b7c240c41014c240c4c01ef4c89def3a4e958"
+    "010000418b4c2408413b4c24040f83570100004c6bd9284f8d5c1c4041391b0f854501000041"
+    "397b040f853b010000493973080f8531010000493953180f85270100004c89d183fb59750348"
+    "89f949394b200f851201000083fb597472498b4310e8b00000004989ce418b7424104c01ee4c"
+    "89df83fb01750af3a60f85e9000000eb02f3a4450174241041ff442408e9c700000049897b20"
+    "4989c6e869000000458b5c240c4d01eb4889fe4c89dff3a44d85f67e0a4c89f1488b742408f3"
+    "a44c29ef41897c240c4c89f0e98c0000004d8b7310e831000000418b7424104c01eef3a60f85"
+    "820000004d85f67e0a4c89f1488b7c2408f3a44c29ee418974241041ff4424084c89f0eb5231"
+    "c9803c0f00488d490175f6c331c94989f381fb0601000075054989d3eb2883fb05742383fb03"
+    "742883fb0874234885c07e1e4889c183fb0175164883f9207610b920000000c34885c07505b9"
+    "90000000c35f5e415e415d415c5b31c94531dbc389d85f5e415e415d415c5b0f0531c94531db"
+    "c3")
 SYMBOLS = (("__vdso_clock_gettime", 0x00), ("__vdso_gettimeofday", 0x20), ("__vdso_time", 0x40))
 GETTID_END = 0x81    # the instruction after the gettid that finds the thread's slot
 UNTRACED_END = 0xC9  # the instruction after the record path's syscall
 TRACED_END = 0x177   # after the syscall made when the call is not buffered
 IO_ENTRY = 0x18C     # the I/O calls' code (from a call site's stub)
-IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x260, 0x2DE, 0x3FF
+IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x2C2, 0x344, 0x507
 # What seccomp sees as the instruction pointer of those calls.
 GETTID_IP = BASE + CODE_OFF + GETTID_END
 UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END
@@ -137,11 +148,11 @@ IO_UNTRACED_IP = BASE + CODE_OFF + IO_UNTRACED_END
 TRACED_IPS = (BASE + CODE_OFF + TRACED_END, BASE + CODE_OFF + IO_TRACED_END)
 
 # Call sites: `syscall; cmp $-4096,%rax` (glibc's wrappers of the I/O calls;
-# `cmp $-4096,%eax` where they return an int) becomes `jmp *cell`, a nop
+# `cmp $-4095,%rax` in readlink's, `cmp $-4096,%eax` where they return an int) becomes `jmp *cell`, a nop
 # after it if there is room; the cell holds the address of the site's stub
 # (STUBS in the first page), which makes the same cmp and jumps back
 # through a second cell.
-SITES = (bytes.fromhex("0f05483d00f0ffff"), bytes.fromhex("0f053d00f0ffff"))
+SITES = (bytes.fromhex("0f05483d00f0ffff"), bytes.fromhex("0f05483d01f0ffff"), bytes.fromhex("0f053d00f0ffff"))
 STUBS, STUB_SIZE, NSTUBS = 2048, 64, 32
 STUB_RESUME = 22  # the stub's `cmp`: where the call that rewrote the site returns
 
@@ -188,6 +199,13 @@ def site_kind(code: bytes) -> bytes | None:
         if code.startswith(pattern):
             return pattern
     return None
+
+
+def link_parts(data: bytes, at: int, result: int) -> tuple[bytes, bytes]:
+    """A buffered readlink's bytes in a data area from `at`: its path (NUL
+    included), then what it wrote."""
+    end = data.index(b"\0", at) + 1
+    return data[at:end], data[end:end + max(result, 0)]
 
 
 def stub(k: int, site: int, pattern: bytes) -> bytes:

@@ -7,7 +7,8 @@
  *                         read of its copy on), with fstat, lseek
  *                         and pread64 between; a dup2'd copy of its fd; a
  *                         pipe and /proc/self/status (read with stops); a
- *                         forked child reading the same open file; then
+ *                         forked child reading the same open file; readlink
+ *                         of FILE.lnk (made here) and of /proc/self; then
  *                         OTHER, if given, read whole
  *   iopage pipes FILE     a child reads what its parent writes through a pipe;
  *                         a child blocked in a pipe read gets a signal whose
@@ -184,6 +185,17 @@ int main(int argc, char **argv) {
     mixn(close(fd));
     mixn(close(copy));
     mixn(read(fd, buf, 10));          /* closed: EBADF, with a stop */
+    char link[4096];
+    snprintf(link, sizeof link, "%s.lnk", argv[1]);
+    unlink(link);
+    symlink(argv[1], link);
+    for (int i = 0; i < 3; i++) {   /* an absolute path: without a stop, from the second on */
+        long got = readlink(link, buf, sizeof buf);
+        mixn(got);
+        mix(buf, got > 0 ? (size_t)got : 0);
+    }
+    n = readlink("/proc/self", buf, 64);  /* /proc: with a stop (the VEE answers it) */
+    printf("self %.*s\n", n > 0 ? (int)n : 0, buf);
     if (argc > 2) {
         int other = open(argv[2], O_RDONLY);
         printf("other %ld\n", read_all(other, 4096, 4096));
