@@ -605,7 +605,7 @@ class Recorder(Vee):
         if t.policy.pop("patched", None):
             flags |= Syscall.PATCHED
         if nr_ in FD_CALLS and t.tgid in self.slots.io:
-            self._io_fds(t, nr_, res)
+            self._io_fds(t, nr_, res, writes)
         if nr_ in domains.SHARING and domains.maps_shared(nr_, t.args, res):
             self._join_shared(t)
         inputs = t.policy.pop("rec_inputs", ())
@@ -789,23 +789,18 @@ class Recorder(Vee):
         if site in seen:
             return
         seen.add(site)  # looked at once: rewritten now, or never
-        k = self.slots.stubs[t.tgid]
-        if k >= TP.NSTUBS or self._other_threads(t):
+        if self._other_threads(t):
             return
         try:
-            pattern = TP.site_kind(t.read(site, len(TP.SITES[0])))
-            if pattern is None:
-                return
-            t.regs.rip = TP.patch(t, k, site, pattern)
-        except (OSError, MemoryReadError):
-            return
-        t.regs_dirty = True
-        self.slots.stubs[t.tgid] = k + 1
-        t.policy["patched"] = True
+            if self.slots.rewrite(t) is None:
+                t.policy["patched"] = True
+        except OSError:
+            pass
 
-    def _io_fds(self, t: Tracee, nr_: int, res: int) -> None:
+    def _io_fds(self, t: Tracee, nr_: int, res: int, writes: list[tuple[int, bytes | BlobRef]]) -> None:
         """Keep the page's fd table (which fds its I/O calls may be made
-        without a stop on) in step with the process's fds."""
+        without a stop on) in step with the process's fds. `writes`: what
+        the call wrote (a pipe's two fds)."""
         a = t.args
         fds = self.slots.io[t.tgid]
         old = a[0] & 0xFFFFFFFF
@@ -823,12 +818,8 @@ class Recorder(Vee):
             self.slots.mark(t, a[1] & 0xFFFFFFFF, fds.get(old, 0))
         elif nr_ == DUP or (nr_ == FCNTL and a[1] in (0, 1030)):  # F_DUPFD, F_DUPFD_CLOEXEC
             self.slots.mark(t, res, fds.get(old, 0))
-        elif nr_ in PIPES:
-            try:
-                ends = struct.unpack("<ii", t.read(a[0], 8))
-            except MemoryReadError:
-                return
-            for fd in ends:
+        elif nr_ in PIPES and writes and isinstance(writes[0][1], bytes) and len(writes[0][1]) == 8:
+            for fd in struct.unpack("<ii", writes[0][1]):
                 self.slots.mark(t, fd, TP.PIPE if self._alone(t) else 0)
 
     def _io_kind(self, t: Tracee, fd: int) -> int:
@@ -873,8 +864,7 @@ class Recorder(Vee):
         except (OSError, ValueError):
             return
         for fd in fds:
-            if fd < TP.FDMAX:
-                self.slots.mark(t, fd, self._io_kind(t, fd))
+            self.slots.mark(t, fd, self._io_kind(t, fd))  # (0 for fds past the table, unlooked at)
 
     def _io_again(self, t: Tracee, regs: P.Regs, signo: int) -> bool:
         """A signal came while t was in the syscall of a call the page makes

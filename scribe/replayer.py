@@ -961,23 +961,14 @@ class Replayer(Vee):
         """The recorder rewrote this call's site to go through the time page
         here: so does replay, with the same stub (each process uses its
         stubs in the same order in both)."""
-        site = t.regs.rip - 2
-        k = self.slots.stubs.get(t.tgid)
         try:
-            code = t.read(site, len(TP.SITES[0]))
-        except MemoryReadError:
-            code = b""
-        pattern = TP.site_kind(code)
-        if k is None or k >= TP.NSTUBS or pattern is None:
-            raise Divergence(n, t.vtid, describe(ev) + " from a call site to rewrite",
-                             f"a call at {t.regs.rip:#x} with {code.hex() or 'no code'} before it")
-        try:
-            t.regs.rip = TP.patch(t, k, site, pattern)
+            found = self.slots.rewrite(t)
         except OSError as exc:
             raise ReplayError(f"thread {t.vtid} could not have its call site rewritten: {exc}") from None
-        t.regs_dirty = True
+        if found is not None:
+            raise Divergence(n, t.vtid, describe(ev) + " from a call site to rewrite",
+                             f"a call at {t.regs.rip:#x} with {found.hex() or 'no code'} before it")
         t.flush_regs()  # now: a checkpoint here copies the task as it will go on
-        self.slots.stubs[t.tgid] = k + 1
 
     def _page_taken(self, t: Tracee, live: _Live) -> None:
         """At t's next syscall: it made every clock read put in its page.

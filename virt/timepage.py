@@ -407,6 +407,28 @@ class Slots:
         self.no_site = {m(g): v for g, v in self.no_site.items()}
         self.io = {m(g): v for g, v in self.io.items()}
 
+    def rewrite(self, t: Tracee) -> bytes | None:
+        """Rewrite the call site t is stopped at (rip = site + 2) to go
+        through its process's next stub, and set t's rip to where the call
+        returns (patch). None once done; else the site is left as it is, and
+        the bytes found there are returned (not a known pattern, or no stub
+        left; b"": unreadable). OSError if they could not be written."""
+        from virt.memory import MemoryReadError
+
+        site = t.regs.rip - 2
+        k = self.stubs.get(t.tgid)
+        try:
+            code = t.read(site, len(SITES[0]))
+        except (OSError, MemoryReadError):
+            return b""
+        pattern = site_kind(code)
+        if k is None or k >= NSTUBS or pattern is None:
+            return code
+        t.regs.rip = patch(t, k, site, pattern)
+        t.regs_dirty = True
+        self.stubs[t.tgid] = k + 1
+        return None
+
     def mark(self, t: Tracee, fd: int, kind: int) -> None:
         """Set (kind FILE or PIPE) or clear (0) fd's byte in the fd table of
         t's page (recording)."""
