@@ -753,11 +753,15 @@ class Recorder(Vee):
                 self._append(Syscall(t.vtid, nr_, args, res, TP.written(nr_, a1, res, w0, w1), (),
                                      Syscall.BUFFERED, now))
                 continue
-            if nr_ == TP.READLINK:  # its path's address in r10's place; its path, then its bytes
-                path, got = TP.link_parts(data, at, res)
+            if nr_ == TP.READLINK or nr_ == TP.STAT_PATH:  # its path, then its bytes
+                path, got = TP.path_parts(data, at, nr_, res)
                 at += len(path) + len(got)
-                self._append(Syscall(t.vtid, nr_, (w1, a1, w0, 0, 0, 0), res, ((a1, got),) if got else (),
-                                     ((w1, path),), Syscall.BUFFERED, now))
+                if nr_ == TP.READLINK:  # its path's address in r10's place
+                    args, buf, at_path = (w1, a1, w0, 0, 0, 0), a1, w1
+                else:
+                    nr_, args, buf, at_path = TP.NEWFSTATAT, (a0, a1, w0, w1, 0, 0), w0, a1
+                self._append(Syscall(t.vtid, nr_, args, res, ((buf, got),) if got else (),
+                                     ((at_path, path),), Syscall.BUFFERED, now))
                 continue
             addr, n = TP.io_span(nr_, a1, w0, res)
             kept = ((addr, data[at:at + n]),) if n else ()
@@ -780,7 +784,8 @@ class Recorder(Vee):
         the page with no slot, on a marked fd: give t a slot."""
         rip = t.regs.rip
         if TP.holds(rip):
-            if t.tid not in self.slots.of and (t.nr == TP.READLINK or self.slots.io[t.tgid].get(t.args[0] & 0xFFFFFFFF)):
+            if t.tid not in self.slots.of and (t.nr == TP.READLINK or self._stat_path(t)
+                                               or self.slots.io[t.tgid].get(t.args[0] & 0xFFFFFFFF)):
                 self.slots.give(t)
                 self.idle_reads[t.tid] = 0
             return
@@ -796,6 +801,16 @@ class Recorder(Vee):
                 t.policy["patched"] = True
         except OSError:
             pass
+
+    @staticmethod
+    def _stat_path(t: Tracee) -> bool:
+        """t's call is a newfstatat of a path that the page makes without a stop."""
+        if t.nr != TP.NEWFSTATAT:
+            return False
+        try:
+            return TP.page_path(t.read_cstring(t.args[1], TP.LINKPATH))
+        except MemoryReadError:
+            return False
 
     def _io_fds(self, t: Tracee, nr_: int, res: int, writes: list[tuple[int, bytes | BlobRef]]) -> None:
         """Keep the page's fd table (which fds its I/O calls may be made

@@ -118,6 +118,11 @@ def _buffered(item: tuple[int, Any] | None) -> bool:
     return item is not None and type(item[1]) is Syscall and bool(item[1].flags & Syscall.BUFFERED)
 
 
+def _stat_path(ev: Syscall) -> bool:
+    """A buffered newfstatat of a path (not of an fd: its path "")."""
+    return ev.nr == TP.NEWFSTATAT and bool(ev.reads) and ev.reads[0][1] != b"\0"
+
+
 class _Live:
     """The live call as text, made only if a report needs it."""
 
@@ -201,8 +206,8 @@ class Replayer(Vee):
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         # The recording gave every exec'd image the time page: replay does too.
         page = hdr.get("time_page") if hasattr(hdr, "get") else None
-        self.time_page = page in (2, TP.VERSION)  # 2: the clock calls alone
-        self.page_size = TP.SIZE if page == TP.VERSION else TP.SIZE_V2
+        self.time_page = page in (2, 3, TP.VERSION)  # 2: the clock calls alone; 3: no stat of a path
+        self.page_size = TP.SIZE_V2 if page == 2 else TP.SIZE
         self.slots = TP.Slots()  # the processes with the page, and which threads hold a slot (replay's own)
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
@@ -583,7 +588,7 @@ class Replayer(Vee):
             self.dying.add(t)
         self.tracer.finish_entry(t, RUN)
 
-    def _check_inputs(self, n: int, t: Tracee, ev: Syscall) -> None:
+    def _check_inputs(self, n: int, t: Tracee, ev: Syscall, how: str = "") -> None:
         """The memory the call reads (paths, data written...) must be what it was."""
         if not ev.reads or t.nr in SHARED_WORD_CALLS:
             return
@@ -596,7 +601,7 @@ class Replayer(Vee):
         if recorded != mine[:len(recorded)] and len(recorded) == len(mine):
             for (a, d), (a2, d2) in zip(recorded, mine):
                 if (a, d) != (a2, d2):
-                    raise Divergence(n, t.vtid, f"{describe(ev)} reading {d[:40]!r} at {a:#x}",
+                    raise Divergence(n, t.vtid, f"{describe(ev)}{how} reading {d[:40]!r} at {a:#x}",
                                      f"the same call with {d2[:40]!r} there")
 
     def _check_args(self, n: int, t: Tracee, ev: Syscall, live: str) -> None:
@@ -916,7 +921,7 @@ class Replayer(Vee):
         while len(taken) < TP.CAP and _buffered(item):
             ev = item[1]  # type: ignore[index]
             kept = ev.reads if ev.nr == TP.WRITE else ev.writes  # what it wrote: its first bytes
-            if ev.nr == TP.READLINK:  # its path, then what it wrote
+            if ev.nr == TP.READLINK or _stat_path(ev):  # its path, then what it wrote
                 kept = ((0, b"".join(self.data(d) for _, d in ev.reads[:1] + ev.writes[:1])),)
             if kept and ev.nr not in TP.NRS:  # an I/O call's bytes, for the data area
                 raw = self.data(kept[0][1])
@@ -936,7 +941,8 @@ class Replayer(Vee):
             if ev.nr not in TP.NRS:  # an I/O call: its argument words (its bytes: the data area)
                 a = ev.args
                 a3 = a[0] if ev.nr == TP.READLINK else a[3]  # readlink: its path's address in r10's place
-                out.append(TP.ENTRY.pack(ev.nr, a[0] & 0xFFFFFFFF, a[1], ev.result, a[2], a3))
+                out.append(TP.ENTRY.pack(TP.STAT_PATH if _stat_path(ev) else ev.nr, a[0] & 0xFFFFFFFF, a[1],
+                                         ev.result, a[2], a3))
                 continue
             w0 = w1 = 0
             if ev.nr == TP.TIME:
@@ -984,6 +990,8 @@ class Replayer(Vee):
             return  # gone meanwhile: its exit says the rest
         if head < len(taken):
             n, ev = taken[head]
+            if t.nr == ev.nr:  # the same call: what differs may be a path or the bytes written
+                self._check_inputs(n, t, ev, " (made without a stop)")
             raise Divergence(n, t.vtid, describe(ev) + " (made without a stop)", str(live))
 
     # -- signals -----------------------------------------------------------------

@@ -23,19 +23,19 @@ from virt import timepage as TP
 
 READ, WRITE, CLOSE, PREAD64, LSEEK, READLINK, OPENAT, NEWFSTATAT = 0, 1, 3, 17, 8, 89, 257, 262
 
-# `scribe replay -s TRACE`, printing how many read calls stopped
-SPY_READ_STOPS = """
+# `scribe replay -s TRACE`, printing how many read and newfstatat calls stopped
+SPY_STOPS = """
 import sys
 from scribe import cli, replayer
-stops = 0
+stops = {0: 0, 262: 0}
 real = replayer.Replayer.syscall_entry
 def entry(self, t):
-    global stops
-    stops += t.nr == 0
+    if t.nr in stops:
+        stops[t.nr] += 1
     return real(self, t)
 replayer.Replayer.syscall_entry = entry
 code = cli.main(["replay", "-s", sys.argv[1]])
-print("stops", stops)
+print("stops", stops[0], stops[262])
 sys.exit(code)
 """
 
@@ -69,9 +69,10 @@ def test_file_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pat
     main = [ev for ev in evs if isinstance(ev, Syscall) and ev.tid == 1]
     start = next(i for i, ev in enumerate(main)
                  if ev.nr == OPENAT and any(b"data.txt" in d for _, d in ev.reads if isinstance(d, bytes)))
+    end = next(i for i, ev in enumerate(main) if i > start and ev.nr == READLINK)  # then links and stats
     calls = [(ev.nr, ev.args[0] & 0xFFFFFFFF, ev.result, "B" if ev.flags & Syscall.BUFFERED else
               "P" if ev.flags & Syscall.PATCHED else "T")
-             for ev in main[start:] if ev.nr in (READ, CLOSE, PREAD64, LSEEK, NEWFSTATAT)]
+             for ev in main[start:end] if ev.nr in (READ, CLOSE, PREAD64, LSEEK, NEWFSTATAT)]
     # libc's first fstat, read, lseek and pread64 stop: their sites are
     # rewritten there (the loader's own were, at its first calls).
     assert calls[:5] == [(NEWFSTATAT, 3, 0, "P"), (READ, 3, 1000, "P"), (LSEEK, 3, 1000, "P"),
@@ -95,34 +96,48 @@ def test_file_reads_are_recorded_without_stops_and_replayed(guest, tmp_path: Pat
     assert all(ev.reads[0][1] == target + b".lnk\0" and ev.writes[0][1] == target for ev in links[-3:-1])
     assert links[-1].reads[0][1] == b"/proc/self\0" and not links[-1].flags & Syscall.BUFFERED
     assert "self 1\n" in rec.stdout
+    # stat of a path (absolute, a link's, relative to a dir fd, missing):
+    # without a stop, its path kept as a stop keeps it; of /proc: stopped.
+    stats = [ev for ev in main if ev.nr == NEWFSTATAT and ev.reads[0][1] != b"\0"]
+    name = data.name.encode()
+    assert [(ev.reads[0][1], ev.result, bool(ev.flags & Syscall.BUFFERED)) for ev in stats[-13:]] == \
+        [(target + b"\0", 0, True), (target + b".lnk\0", 0, True), (name + b"\0", 0, True),
+         (b"/no/such/file\0", -2, True)] * 3 + [(b"/proc/self/status\0", 0, False)]
+    assert all(len(ev.writes[0][1]) == TP.STAT_SIZE for ev in stats[-13:] if ev.result == 0)
+    assert stats[-13].args[0] == stats[-1].args[0] == 0xFFFFFF9C  # AT_FDCWD, as the register holds it
     # A forked child has the page and its fd table: its reads stop once, to get a slot.
     child = [(ev.nr, bool(ev.flags & Syscall.BUFFERED)) for ev in evs
              if isinstance(ev, Syscall) and ev.tid == 2 and ev.nr == READ]
     assert child == [(READ, False)] + [(READ, True)] * 15
     assert any(isinstance(ev, Spawn) and ev.tid == 2 for ev in evs)
 
-    # Replay took the buffered reads from the page: only the others stopped.
-    spy = subprocess.run([sys.executable, "-c", SPY_READ_STOPS, str(trace)], capture_output=True, text=True,
+    # Replay took the buffered reads and stats from the page: only the others stopped.
+    spy = subprocess.run([sys.executable, "-c", SPY_STOPS, str(trace)], capture_output=True, text=True,
                          timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert spy.returncode == 0, spy.stderr
-    traced = sum(1 for ev in evs if isinstance(ev, Syscall) and ev.nr == READ and not ev.flags & Syscall.BUFFERED)
-    assert spy.stdout.split()[-2:] == ["stops", str(traced)]
+    traced = [sum(1 for ev in evs if isinstance(ev, Syscall) and ev.nr == nr and not ev.flags & Syscall.BUFFERED)
+              for nr in (READ, NEWFSTATAT)]
+    assert spy.stdout.split()[-3:] == ["stops", str(traced[0]), str(traced[1])]
 
 
-@pytest.mark.parametrize("piece", [1200, 800], ids=["larger", "smaller"])
-def test_a_program_that_reads_in_other_pieces_diverges(tmp_path: Path, piece: int) -> None:
+@pytest.mark.parametrize(("define", "call"), [("PIECE=1200", "read(10"), ("PIECE=800", "read(10"),
+                                              ("STATLAST='x'", "with b'data.txx\\x00' there")],
+                         ids=["larger-reads", "smaller-reads", "another-stat-path"])
+def test_a_program_that_reads_in_other_pieces_diverges(tmp_path: Path, define: str, call: str) -> None:
+    """Rebuilt to read in other pieces, or to stat another name (of the
+    same length: only replay's comparison of the path tells it)."""
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
     src = ROOT / "tests" / "guests" / "iopage.c"
     exe, data, trace = tmp_path / "p", _data(tmp_path), tmp_path / "t.scribe"
     subprocess.run(["gcc", "-O1", "-o", str(exe), str(src)], check=True)
     assert _scribe("record", "-q", "-o", str(trace), "--", str(exe), str(data)).returncode == 0
-    subprocess.run(["gcc", "-O1", f"-DPIECE={piece}", "-o", str(exe), str(src)], check=True)
+    subprocess.run(["gcc", "-O1", f"-D{define}", "-o", str(exe), str(src)], check=True)
     rep = _scribe("replay", "--host-binaries", str(trace))
     assert rep.returncode == exitcodes.DIVERGED, rep.stderr
     line = rep.stderr.strip().splitlines()[-1]
     assert "Traceback" not in rep.stderr and "diverged at event" in line
-    assert "read(10" in line and "(made without a stop)" in line, line
+    assert call in line and "(made without a stop)" in line, line
     assert _scribe("replay", str(trace)).returncode == 0  # the recorded binary still agrees
 
 

@@ -178,7 +178,9 @@ done:
  * stopped at as the site was rewritten).  eax holds the number and the
  * call's registers its arguments.  Buffered: readlink of an absolute path
  * not of /proc (its path, NUL included, before its bytes in the data area,
- * its address in the entry's r10 word); read, write, pread64, fstat,
+ * its address in the entry's r10 word); newfstatat of a path not of /proc
+ * (time_page 4: its path, then struct stat, in the data area; its entry's
+ * number with bit 31 set); read, write, pread64, fstat,
  * lseek, close, and newfstatat(fd, "", buf, AT_EMPTY_PATH), on an fd below
  * FDMAX whose byte in the header's fd table the recorder set (a regular
  * file, not of /proc or /sys; a pipe while the process may block alone).
@@ -206,37 +208,33 @@ io_entry:
 1:      xor %r14d, %r14d                /* r14: the most bytes the call writes */
         cmp $89, %ebx                   /* readlink(path, buf, size): an absolute path */
         jne 11f
-        test %rdi, %rdi                 /* not of /proc (the VEE answers /proc/self) */
+        test %rdi, %rdi
         jz io_traced
         cmpb $'/', (%rdi)
         jne io_traced
-        cmpb $'p', 1(%rdi)
-        jne 12f
-        cmpb $'r', 2(%rdi)
-        jne 12f
-        cmpb $'o', 3(%rdi)
-        jne 12f
-        cmpb $'c', 4(%rdi)
-        je io_traced
-12:     xor %ecx, %ecx                  /* its length, NUL included: at most LINKPATH */
-13:     cmpb $0, (%rdi,%rcx)
-        lea 1(%rcx), %rcx
-        je 14f
-        cmp $LINKPATH, %ecx
-        jb 13b
-        jmp io_traced
-14:     cmp $DSIZE, %rdx                /* the data: the path, then what the call wrote */
+        mov %rdi, %r11
+        call io_path
+        test %ecx, %ecx
+        jz io_traced
+        cmp $DSIZE, %rdx                /* the data: the path, then what the call wrote */
         ja io_traced
         lea (%rdx,%rcx), %r14
         jmp 5f
 11:     cmp $262, %ebx
         jne 2f
-        test $0x1000, %r10d             /* AT_EMPTY_PATH, and the path "" */
-        jz io_traced
         test %rsi, %rsi
         jz io_traced
         cmpb $0, (%rsi)
-        jne io_traced
+        je 12f
+        mov %rsi, %r11                  /* newfstatat(dirfd, path, buf, flags) */
+        call io_path
+        test %ecx, %ecx
+        jz io_traced
+        lea 144(%rcx), %r14             /* the data: the path, then struct stat */
+        bts $31, %ebx                   /* (the path's form, in the entry's number too) */
+        jmp 5f
+12:     test $0x1000, %r10d             /* AT_EMPTY_PATH, and the path "" */
+        jz io_traced
         mov $144, %r14d
         jmp 4f
 2:      cmp $17, %ebx
@@ -299,6 +297,7 @@ io_gettid_end:
         lea fdtab(%rip), %r11
         movb $0, (%r11,%rcx)
 8:      mov %ebx, %eax
+        btr $31, %eax
         syscall
 io_untraced_end:
         mov COUNT(%r12), %ecx
@@ -313,6 +312,8 @@ io_untraced_end:
         incl COUNT(%r12)
         cmp $89, %ebx
         je io_link
+        bt $31, %ebx
+        jc io_statpath
         call io_span
         mov DUSED(%r12), %edi
         add %ecx, DUSED(%r12)
@@ -343,6 +344,8 @@ io_replay:
         jne io_traced
         cmp $89, %ebx
         je io_link_replay
+        bt $31, %ebx
+        jc io_statpath_replay
         mov 16(%r11), %rax
         call io_span
         mov %rcx, %r14                  /* r14: the entry's bytes in the data area */
@@ -361,47 +364,96 @@ io_replay:
 
 io_link:                                /* readlink, recorded: its path, then its bytes */
         mov %rdi, 32(%r11)
-        mov %rax, %r14                  /* r14: the result */
-        call io_strlen
-        mov DUSED(%r12), %r11d
-        add %r13, %r11
         mov %rdi, %rsi
-        mov %r11, %rdi
-        rep movsb
+        mov %r14, %rcx
+        sub %rdx, %rcx                  /* the path's length, as measured before the call */
+        mov %rax, %r14                  /* r14: the result */
+        call io_keep_path
         test %r14, %r14
         jle 1f
         mov %r14, %rcx
         mov 8(%rsp), %rsi               /* the buffer (the pushed rsi) */
         rep movsb
-1:      sub %r13, %rdi
+1:      jmp io_kept
+
+io_statpath:                            /* newfstatat of a path, recorded: its path, then struct stat */
+        lea -144(%r14), %rcx            /* the path's length, as measured before the call */
+        mov %rax, %r14                  /* r14: the result */
+        call io_keep_path               /* (io_done puts rdi and rsi back) */
+        test %r14, %r14
+        jnz io_kept
+        mov $144, %ecx
+        mov %rdx, %rsi
+        rep movsb
+io_kept:
+        sub %r13, %rdi
         mov %edi, DUSED(%r12)
         mov %r14, %rax
         jmp io_done
 
+io_keep_path:                           /* the rcx bytes of the path at rsi, to rdi: the data area's end */
+        mov DUSED(%r12), %edi
+        add %r13, %rdi
+        rep movsb
+        movb $0, -1(%rdi)               /* a NUL, even if another thread changed the path meanwhile */
+        ret
+
 io_link_replay:                         /* the same path, or not this call; then its bytes */
+        mov %r14, %rcx
+        sub %rdx, %rcx                  /* the path's length */
         mov 16(%r11), %r14              /* r14: the recorded result */
-        call io_strlen
-        mov DHEAD(%r12), %esi
-        add %r13, %rsi
-        repe cmpsb                      /* rdi: the program's path */
+        call io_same_path               /* rdi: the program's path */
         jne io_traced
         test %r14, %r14
         jle 1f
         mov %r14, %rcx
         mov 8(%rsp), %rdi
         rep movsb
-1:      sub %r13, %rsi
+1:      jmp io_taken
+
+io_statpath_replay:                     /* the same path, or not this call; then struct stat */
+        lea -144(%r14), %rcx            /* the path's length */
+        mov 16(%r11), %r14              /* r14: the recorded result */
+        mov %rsi, %rdi
+        call io_same_path
+        jne io_traced
+        test %r14, %r14
+        jnz io_taken
+        mov $144, %ecx
+        mov %rdx, %rdi
+        rep movsb
+io_taken:
+        sub %r13, %rsi
         mov %esi, DHEAD(%r12)
         incl HEAD(%r12)
         mov %r14, %rax
         jmp io_done
 
-io_strlen:                              /* rcx: the length of the string at rdi, NUL included */
-        xor %ecx, %ecx
-1:      cmpb $0, (%rdi,%rcx)
-        lea 1(%rcx), %rcx
-        jne 1b
+io_same_path:                           /* ZF: the rcx bytes at rdi are the entry's path (rsi past it) */
+        mov DHEAD(%r12), %esi
+        add %r13, %rsi
+        repe cmpsb
         ret
+
+io_path:                                /* ecx: the length of the path at r11, NUL included, */
+        xor %ecx, %ecx                  /* or 0: it is of /proc (whose paths the VEE translates) */
+        cmpb $'/', (%r11)               /* or longer than LINKPATH */
+        jne 1f
+        cmpb $'p', 1(%r11)
+        jne 1f
+        cmpb $'r', 2(%r11)
+        jne 1f
+        cmpb $'o', 3(%r11)
+        jne 1f
+        cmpb $'c', 4(%r11)
+        je 2f
+1:      cmpb $0, (%r11,%rcx)
+        lea 1(%rcx), %rcx
+        je 3f
+        cmp $LINKPATH, %ecx
+        jb 1b
+2:      xor %ecx, %ecx
+3:      ret
 
 io_span:                                /* ebx nr, rax result: rcx bytes written at r11 */
         xor %ecx, %ecx
@@ -443,6 +495,7 @@ io_done:
 
 io_traced:                              /* a syscall the tracer stops on */
         mov %ebx, %eax
+        btr $31, %eax
         pop %rdi
         pop %rsi
         pop %r14

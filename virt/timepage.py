@@ -51,7 +51,13 @@ in the page has the recorder make it again with a stop (Recorder._io_again).
 readlink has no fd: it is made without a stop when its path is absolute
 and does not start with /proc (the VEE answers /proc/self and translates
 /proc/<pid>); its path goes in the data area before the bytes it wrote, and
-replay compares it. A call on any other fd
+replay compares it. From version 4, newfstatat of a path (stat, lstat,
+fstatat) is made without a stop too when the path does not start with
+/proc: the VEE does nothing else with any other path (a relative one
+included), so the call gives what it would give with a stop. Its path, then
+its struct stat, go in the data area, its entry's number has bit 31 set
+(STAT_PATH: the form taken, for the recorder and replay), and replay
+compares the path. A call on any other fd
 is made with a stop from the page, at `TRACED_IPS`, where the thread is at
 a syscall like any other (`in_code`).
 
@@ -70,7 +76,7 @@ if TYPE_CHECKING:
     from virt.tracer import Tracee
 
 BASE = 0x70000000
-VERSION = 3  # the trace header's `time_page`: this layout (2: the clock calls alone)
+VERSION = 4  # the trace header's `time_page` (2: the clock calls alone; 3: no newfstatat of a path)
 NSLOTS = 8
 # The image, the header page, a buffer page per slot; from version 3 a data
 # area per slot after them.
@@ -92,9 +98,11 @@ SLOT_HEAD = struct.Struct("<IIIII")  # (unused), count, head, data used, data ta
 CLOCK_GETTIME, GETTIMEOFDAY, TIME, GETTID = 228, 96, 201, 186
 NRS = (CLOCK_GETTIME, GETTIMEOFDAY, TIME)
 READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, READLINK, NEWFSTATAT = 0, 1, 3, 5, 8, 17, 89, 262
+STAT_PATH = NEWFSTATAT | 0x80000000  # an entry's number: newfstatat of a path (its path kept before its bytes)
 IO_NRS = (READ, WRITE, CLOSE, FSTAT, LSEEK, PREAD64, READLINK, NEWFSTATAT)
 STAT_SIZE = 144
 FILE, PIPE = 1, 2  # the fd kinds the recorder marks (Slots.io)
+LINKPATH = 256  # the longest path (NUL included) a buffered readlink or newfstatat takes
 PREVIEW = 32  # the first bytes of a buffered write that the trace keeps (as for a write with a stop)
 
 # gcc -c virt/timepage.S && objcopy -O binary -j .text (tests/test_timepage.py)
@@ -110,36 +118,40 @@ CODE = bytes.fromhex(
     "4d395308753941ff4008498b43104d85d2743441813bc900000074164885c07526498b4b1849"
     "890a498b4b2049894a08eb15483d01f0ffff730d498902eb084531c04531c90f0531c931d231"
     "f631ff4531c04531c94531d24531dbc353415441554156565789c3448b25620c00004183fc01"
-    "740a4183fc020f854c0300004531f683fb59755d4885ff0f843b030000803f2f0f8532030000"
-    "807f01707516807f02727510807f036f750a807f04630f841603000031c9803c0f00488d4901"
-    "740d81f90001000072eee9fd0200004881fa000004000f87f00200004c8d340ae9a800000081"
-    "fb06010000752741f7c2001000000f84d20200004885f60f84c9020000803e000f85c0020000"
-    "41be90000000eb4e83fb110f87af02000041bc2b010200410fa3dc0f839f02000083fb057506"
-    "41be9000000083fb03742583fb08742083fb05741b41be2000000083fb0174104989d64981fe"
-    "000004000f876a02000081ff000400000f835e020000833d5d0b00000175164189fc4c8d2d51"
-    "0f000043807c2500000f843f020000b8ba0000000f05488d0d770b00004531db42390499740e"
-    "41ffc34183fb0872f1e91a0200004d89dd49c1e512488d0d12fb00004901cd49c1e30c4c8d25"
-    "041b00004d01dc833dfa0a0000010f858700000041837c2404640f83e2010000418b4c240c4c"
-    "01f14881f9000004000f87cd01000083fb03750e89f94c8d1dc50e000041c6040b0089d80f05"
-    "418b4c24044c6bd9284f8d5c1c4041891b41897b044989730849894310498953184d89532041"
-    "ff44240483fb590f84ad000000e82a010000418b7c240c41014c240c4c01ef4c89def3a4e958"
-    "010000418b4c2408413b4c24040f83570100004c6bd9284f8d5c1c4041391b0f854501000041"
-    "397b040f853b010000493973080f8531010000493953180f85270100004c89d183fb59750348"
-    "89f949394b200f851201000083fb597472498b4310e8b00000004989ce418b7424104c01ee4c"
-    "89df83fb01750af3a60f85e9000000eb02f3a4450174241041ff442408e9c700000049897b20"
-    "4989c6e869000000458b5c240c4d01eb4889fe4c89dff3a44d85f67e0a4c89f1488b742408f3"
-    "a44c29ef41897c240c4c89f0e98c0000004d8b7310e831000000418b7424104c01eef3a60f85"
-    "820000004d85f67e0a4c89f1488b7c2408f3a44c29ee418974241041ff4424084c89f0eb5231"
-    "c9803c0f00488d490175f6c331c94989f381fb0601000075054989d3eb2883fb05742383fb03"
-    "742883fb0874234885c07e1e4889c183fb0175164883f9207610b920000000c34885c07505b9"
-    "90000000c35f5e415e415d415c5b31c94531dbc389d85f5e415e415d415c5b0f0531c94531db"
-    "c3")
+    "740a4183fc020f85e80300004531f683fb5975384885ff0f84d7030000803f2f0f85ce030000"
+    "4989fbe83803000085c90f84be0300004881fa000004000f87b10300004c8d340ae9c4000000"
+    "81fb0601000075434885f60f8497030000803e0074204989f3e8fc02000085c90f8482030000"
+    "4c8db1900000000fbaeb1fe98e00000041f7c2001000000f846503000041be90000000eb4e83"
+    "fb110f875403000041bc2b010200410fa3dc0f834403000083fb05750641be9000000083fb03"
+    "742583fb08742083fb05741b41be2000000083fb0174104989d64981fe000004000f870f0300"
+    "0081ff000400000f8303030000833d660b00000175164189fc4c8d2d5a0f000043807c250000"
+    "0f84e4020000b8ba0000000f05488d0d800b00004531db42390499740e41ffc34183fb0872f1"
+    "e9bf0200004d89dd49c1e512488d0d1bfb00004901cd49c1e30c4c8d250d1b00004d01dc833d"
+    "030b0000010f859500000041837c2404640f8387020000418b4c240c4c01f14881f900000400"
+    "0f877202000083fb03750e89f94c8d1dce0e000041c6040b0089d80fbaf01f0f05418b4c2404"
+    "4c6bd9284f8d5c1c4041891b41897b044989730849894310498953184d89532041ff44240483"
+    "fb590f84c50000000fbae31f0f82e1000000e8c1010000418b7c240c41014c240c4c01ef4c89"
+    "def3a4e9ef010000418b4c2408413b4c24040f83ee0100004c6bd9284f8d5c1c4041391b0f85"
+    "dc01000041397b040f85d2010000493973080f85c8010000493953180f85be0100004c89d183"
+    "fb5975034889f949394b200f85a901000083fb590f84a40000000fbae31f0f82c0000000498b"
+    "4310e8390100004989ce418b7424104c01ee4c89df83fb01750af3a60f8572010000eb02f3a4"
+    "450174241041ff442408e95001000049897b204889fe4c89f14829d14989c6e83f0000004d85"
+    "f67e0a4c89f1488b742408f3a4eb1e498d8e70ffffff4989c6e81f0000004d85f6750ab99000"
+    "00004889d6f3a44c29ef41897c240c4c89f0e9fc000000418b7c240c4c01eff3a4c647ff00c3"
+    "4c89f14829d14d8b7310e8540000000f85e70000004d85f67e0a4c89f1488b7c2408f3a4eb28"
+    "498d8e70ffffff4d8b73104889f7e82a0000000f85bd0000004d85f6750ab9900000004889d7"
+    "f3a44c29ee418974241041ff4424084c89f0e98a000000418b7424104c01eef3a6c331c94180"
+    "3b2f751c41807b0170751541807b0272750e41807b036f750741807b0463741341803c0b0048"
+    "8d4901740a81f90001000072ed31c9c331c94989f381fb0601000075054989d3eb2883fb0574"
+    "2383fb03742883fb0874234885c07e1e4889c183fb0175164883f9207610b920000000c34885"
+    "c07505b990000000c35f5e415e415d415c5b31c94531dbc389d80fbaf01f5f5e415e415d415c"
+    "5b0f0531c94531dbc3")
 SYMBOLS = (("__vdso_clock_gettime", 0x00), ("__vdso_gettimeofday", 0x20), ("__vdso_time", 0x40))
 GETTID_END = 0x81    # the instruction after the gettid that finds the thread's slot
 UNTRACED_END = 0xC9  # the instruction after the record path's syscall
 TRACED_END = 0x177   # after the syscall made when the call is not buffered
 IO_ENTRY = 0x18C     # the I/O calls' code (from a call site's stub)
-IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x2C2, 0x344, 0x507
+IO_GETTID_END, IO_UNTRACED_END, IO_TRACED_END = 0x2B9, 0x33F, 0x5A7
 # What seccomp sees as the instruction pointer of those calls.
 GETTID_IP = BASE + CODE_OFF + GETTID_END
 UNTRACED_IP = BASE + CODE_OFF + UNTRACED_END
@@ -201,11 +213,18 @@ def site_kind(code: bytes) -> bytes | None:
     return None
 
 
-def link_parts(data: bytes, at: int, result: int) -> tuple[bytes, bytes]:
-    """A buffered readlink's bytes in a data area from `at`: its path (NUL
-    included), then what it wrote."""
+def path_parts(data: bytes, at: int, nr: int, result: int) -> tuple[bytes, bytes]:
+    """A buffered readlink's or newfstatat-of-a-path's bytes in a data area
+    from `at`: its path (NUL included), then what it wrote."""
     end = data.index(b"\0", at) + 1
-    return data[at:end], data[end:end + max(result, 0)]
+    n = max(result, 0) if nr == READLINK else (STAT_SIZE if result == 0 else 0)
+    return data[at:end], data[end:end + n]
+
+
+def page_path(path: bytes) -> bool:
+    """Whether the page's code takes a call on `path` (the bytes before its
+    NUL) without a stop: not of /proc, and shorter than LINKPATH."""
+    return bool(path) and not path.startswith(b"/proc") and len(path) < LINKPATH
 
 
 def stub(k: int, site: int, pattern: bytes) -> bytes:

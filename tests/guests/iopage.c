@@ -8,8 +8,10 @@
  *                         and pread64 between; a dup2'd copy of its fd; a
  *                         pipe and /proc/self/status (read with stops); a
  *                         forked child reading the same open file; readlink
- *                         of FILE.lnk (made here) and of /proc/self; then
- *                         OTHER, if given, read whole
+ *                         of FILE.lnk (made here) and of /proc/self; stat
+ *                         of FILE, of the link, of FILE's name in its
+ *                         directory (data.txt, STATLAST its last letter), of a missing file and of
+ *                         /proc/self/status; then OTHER, if given, read whole
  *   iopage pipes FILE     a child reads what its parent writes through a pipe;
  *                         a child blocked in a pipe read gets a signal whose
  *                         handler writes the byte it waits for; a child
@@ -41,6 +43,9 @@ static void mixn(long v) { mix(&v, sizeof v); }
 
 #ifndef PIECE
 #define PIECE 1000
+#endif
+#ifndef STATLAST
+#define STATLAST 't'                /* the last letter of the name stat'd in FILE's directory */
 #endif
 
 /* read to the end: `piece` bytes at a time, `later` from the sixth read on */
@@ -196,6 +201,27 @@ int main(int argc, char **argv) {
     }
     n = readlink("/proc/self", buf, 64);  /* /proc: with a stop (the VEE answers it) */
     printf("self %.*s\n", n > 0 ? (int)n : 0, buf);
+    char dirname[4096];
+    snprintf(dirname, sizeof dirname, "%s", argv[1]);
+    char *slash = strrchr(dirname, '/');
+    if (slash)
+        *slash = 0;
+    int dir = open(slash ? dirname : ".", O_RDONLY | O_DIRECTORY);
+    struct stat ls;
+    char name[] = "data.txt";
+    name[7] = STATLAST;
+    for (int i = 0; i < 3; i++) {   /* stat of a path: without a stop */
+        mixn(stat(argv[1], &st));
+        mixn((long)st.st_size);
+        mixn((long)st.st_mtime);
+        mixn(lstat(link, &ls));
+        mixn((long)S_ISLNK(ls.st_mode));
+        mixn(fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW));
+        mixn((long)st.st_ino);
+        mixn(stat("/no/such/file", &st));
+    }
+    close(dir);
+    printf("stat %ld %d\n", (long)st.st_size, stat("/proc/self/status", &st));  /* /proc: with a stop */
     if (argc > 2) {
         int other = open(argv[2], O_RDONLY);
         printf("other %ld\n", read_all(other, 4096, 4096));
