@@ -43,7 +43,7 @@ from scribe import determinism as D
 from scribe import domains
 from scribe.domains import Domain
 from scribe.hostcache import DigestCache
-from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceWriter
+from traces import BlobRef, Exec, Exit, Inline, Input, Signal, Spawn, Syscall, TraceWriter
 from virt import ptrace_api as P
 from virt import syscalls as S
 from virt import timepage as TP
@@ -747,6 +747,8 @@ class Recorder(Vee):
             return
         now = self.now()
         at = 0
+        fds = self.slots.io.get(t.tgid, {})
+        view = memoryview(data)
         for nr_, a0, a1, res, w0, w1 in TP.entries(raw[TP.ENTRIES:], count):
             if nr_ in TIME_NRS:
                 args = (a0, a1, 0, 0, 0, 0) if nr_ == TP.CLOCK_GETTIME else (a1, 0, 0, 0, 0, 0)
@@ -764,10 +766,15 @@ class Recorder(Vee):
                                      ((at_path, path),), Syscall.BUFFERED, now))
                 continue
             addr, n = TP.io_span(nr_, a1, w0, res)
-            kept = ((addr, data[at:at + n]),) if n else ()
+            if not n:
+                kept: tuple[tuple[int, bytes], ...] = ()
+            elif nr_ == TP.READ and fds.get(a0) == TP.PIPE:
+                kept = ((addr, Inline(view[at:at + n])),)
+            else:
+                kept = ((addr, data[at:at + n]),)
             at += n
             if nr_ == CLOSE:
-                self.slots.io.get(t.tgid, {}).pop(a0, None)  # the page cleared its byte
+                fds.pop(a0, None)  # the page cleared its byte
             if nr_ == TP.WRITE:  # what it wrote: the first bytes, as a write with a stop shows them
                 writes, reads = (), kept
             else:

@@ -42,7 +42,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from scribe import determinism as D
 from scribe.hostcache import DigestCache
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version
-from traces import BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
+from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import decode
 from virt import ptrace_api as P
 from virt import syscalls as S
@@ -101,10 +101,13 @@ WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", n
 DUP, DUP2, DUP3, FCNTL, CLOSE = nr("dup"), nr("dup2"), nr("dup3"), nr("fcntl"), nr("close")
 
 # Events read ahead of the head of the trace to find a thread's next one
-# (about 600 bytes each in memory). A thread whose next event is further
-# away (it sat in a blocking call while others made many calls) waits at its
-# syscall stop until that event comes within reach: memory stays bounded.
+# (about 600 bytes each in memory), and the long byte strings they hold
+# themselves (what a pipe delivered stays in its event, not in a blob:
+# traces.Inline). A thread whose next event is further away (it
+# sat in a blocking call while others made many calls) waits at its syscall
+# stop until that event comes within reach: memory stays bounded.
 LOOKAHEAD_LIMIT = 100_000
+LOOKAHEAD_BYTES = 64 << 20
 BLOB_CACHE = 128 << 20
 
 
@@ -116,6 +119,16 @@ def _thread_of(ev: Any) -> int | None:
 def _buffered(item: tuple[int, Any] | None) -> bool:
     """A call recorded without a stop (the time page: a clock read, an I/O call)."""
     return item is not None and type(item[1]) is Syscall and bool(item[1].flags & Syscall.BUFFERED)
+
+
+def _kept_bytes(ev: Any) -> int:
+    """The bytes a call's event holds itself that a blob would have held
+    before (what a pipe delivered: one range, written)."""
+    if type(ev) is Syscall and ev.writes:
+        d = ev.writes[0][1]
+        if type(d) is bytes and len(d) >= BLOB_THRESHOLD:
+            return len(d)
+    return 0
 
 
 def _stat_path(ev: Syscall) -> bool:
@@ -184,6 +197,7 @@ class Replayer(Vee):
         self.r = reader
         self.it: Iterator[tuple[int, Any]] = reader.events()
         self.buf: collections.deque[tuple[int, Any]] = collections.deque()
+        self.buf_bytes = 0  # _kept_bytes of the events in buf
         # The same events by thread, in order (Exit events and events of no
         # thread left out): a thread's next event without a walk of `buf`.
         self.own: dict[int, collections.deque[tuple[int, Any]]] = {}
@@ -234,7 +248,10 @@ class Replayer(Vee):
             self.exhausted = True
             return False
         self.buf.append(item)
-        tid = _thread_of(item[1])
+        ev = item[1]
+        if type(ev) is Syscall and ev.writes:  # (tested here: every event passes)
+            self.buf_bytes += _kept_bytes(ev)
+        tid = _thread_of(ev)
         if tid is not None:
             own = self.own.get(tid)
             if own is None:
@@ -258,7 +275,7 @@ class Replayer(Vee):
         own = self.own.get(vtid)
         if own:
             return own[0]
-        while len(self.buf) < LOOKAHEAD_LIMIT and self._fill():
+        while len(self.buf) < LOOKAHEAD_LIMIT and self.buf_bytes < LOOKAHEAD_BYTES and self._fill():
             item = self.buf[-1]
             if _thread_of(item[1]) == vtid:
                 return item
@@ -276,6 +293,8 @@ class Replayer(Vee):
 
     def consume(self) -> tuple[int, Any]:
         item = self.buf.popleft()
+        if self.buf_bytes:
+            self.buf_bytes -= _kept_bytes(item[1])
         self._take(item)
         self.consumed = item[0] + 1
         if self.on_event is not None:
@@ -321,6 +340,8 @@ class Replayer(Vee):
             if n in self.prefilled:  # its thread takes it from its time page
                 self.prefilled.discard(n)
                 self.buf.popleft()
+                if self.buf_bytes:
+                    self.buf_bytes -= _kept_bytes(ev)
                 self.consumed = n + 1
                 continue
             if isinstance(ev, Exit):
@@ -1079,7 +1100,8 @@ class Replayer(Vee):
             item = self.next_of(vtid)
         else:
             item = next((it for it in self.buf if not isinstance(it[1], Exit)), None)
-            while item is None and len(self.buf) < LOOKAHEAD_LIMIT and self._fill():
+            while item is None and len(self.buf) < LOOKAHEAD_LIMIT and self.buf_bytes < LOOKAHEAD_BYTES \
+                    and self._fill():
                 if not isinstance(self.buf[-1][1], Exit):
                     item = self.buf[-1]
         if item is not None and isinstance(item[1], Signal) and item[1].tid == vtid:

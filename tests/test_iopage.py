@@ -227,3 +227,52 @@ def test_what_goes_to_the_file_scribe_writes_its_output_to_is_replayed(guest, tm
     with TraceReader(trace) as r:
         to_stdout = [ev for _, ev in r.events() if isinstance(ev, Syscall) and ev.nr == WRITE and ev.args[0] == 1]
     assert to_stdout and not any(ev.flags & Syscall.BUFFERED for ev in to_stdout)
+
+
+# `scribe replay TRACE` with the lookahead's bytes bound made small, printing
+# the most bytes it held
+SPY_LOOKAHEAD = """
+import sys
+from scribe import cli, replayer as R
+R.LOOKAHEAD_BYTES = 64 << 10
+peak = [0]
+fill = R.Replayer._fill
+def counting(self):
+    got = fill(self)
+    peak[0] = max(peak[0], self.buf_bytes)
+    return got
+R.Replayer._fill = counting
+code = cli.main(["replay", sys.argv[1]])
+print("peak", peak[0], file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_what_a_pipe_delivers_is_kept_in_its_events(tmp_path: Path) -> None:
+    """Reads of a pipe through the page keep their bytes in their events
+    (traces.Inline), not as blobs, however long; replay, which reads them
+    ahead with the trace's events, holds no more than LOOKAHEAD_BYTES of
+    them (and one event) at a time."""
+    data, trace = tmp_path / "data.bin", tmp_path / "t.scribe"
+    data.write_bytes(os.urandom(1 << 20))
+    cmd = ["sh", "-c", f"head -c 900000 {data} | md5sum"]
+    native = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+    rec = _scribe("record", "-q", "-o", str(trace), "--", *cmd)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == native
+    with TraceReader(trace) as r:
+        procs = {p.argv[0]: p.vpid for p in r.processes}
+        reads = [ev for _, ev in r.events() if isinstance(ev, Syscall) and ev.tid == procs["md5sum"]
+                 and ev.nr == READ and ev.args[0] == 0]
+        assert sum(ev.result for ev in reads) == 900000
+        # (the first ones stop: to rewrite the call site, to give a slot)
+        long = [ev for ev in reads if ev.result >= 4096 and ev.flags & Syscall.BUFFERED]
+        assert sum(ev.result for ev in long) > 450000
+        assert all(type(ev.writes[0][1]) is bytes for ev in long)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    rep = subprocess.run([sys.executable, "-c", SPY_LOOKAHEAD, str(trace)], capture_output=True, text=True,
+                         env=env, timeout=90)
+    assert rep.returncode == 0, rep.stderr
+    assert rep.stdout == native
+    peak = int(rep.stderr.rsplit("peak ", 1)[1])
+    assert 0 < peak <= (64 << 10) + TP.DSIZE

@@ -14,9 +14,11 @@ import pytest
 import zstandard
 
 from traces import (
+    INLINE_MAX,
     BlobRef,
     Exec,
     Exit,
+    Inline,
     Input,
     Signal,
     Spawn,
@@ -126,6 +128,51 @@ def test_small_data_stays_inline(tmp_path: Path) -> None:
     with TraceReader(path) as r:
         assert r[0].writes[0][1] == b"x" * 4095
         assert r.blob_count == 0
+
+
+def test_inline_bytes_stay_in_their_event_up_to_inline_max(tmp_path: Path) -> None:
+    """What a pipe delivered (Inline) is kept in its event at any length up
+    to INLINE_MAX, then as a blob; it reads back as plain bytes."""
+    path = tmp_path / "t.scribe"
+    piece, big = os.urandom(100_000), os.urandom(INLINE_MAX + 1)
+    with TraceWriter(path, HEADER) as w:
+        w.append(Syscall(1, 0, (0,) * 6, len(piece), ((0x1000, Inline(piece)),), (), Syscall.BUFFERED, 1))
+        w.append(Syscall(1, 0, (0,) * 6, INLINE_MAX, ((0x1000, Inline(big[:INLINE_MAX])),), (), 0, 2))
+        w.append(Syscall(1, 0, (0,) * 6, len(big), ((0x1000, Inline(big)),), (), 0, 3))
+        w.append(Syscall(1, 0, (0,) * 6, len(piece), ((0x1000, piece),), (), 0, 4))  # plain bytes: a blob
+    with TraceReader(path) as r:
+        got = [r[i].writes[0][1] for i in range(4)]
+        assert type(got[0]) is bytes and got[0] == piece
+        assert type(got[1]) is bytes and got[1] == big[:INLINE_MAX]
+        assert isinstance(got[2], BlobRef) and r.data(got[2]) == big
+        assert isinstance(got[3], BlobRef) and r.data(got[3]) == piece
+        assert r.blob_count == 2
+
+
+def test_queued_content_is_counted_for_chunks_too(tmp_path: Path) -> None:
+    """The writer thread's queue counts the events of chunks as well as
+    blobs (bytes a pipe delivered travel in chunks; append() waits while
+    MAX_QUEUED of that waits), and the count comes back to zero."""
+    import traces.writer as W
+
+    path = tmp_path / "t.scribe"
+    seen: list[int] = []
+    with TraceWriter(path, HEADER) as w:
+        real = w._take_batch
+
+        def take() -> list[Any]:
+            seen.append(w._queued_bytes)
+            return real()
+
+        w._take_batch = take  # type: ignore[method-assign]
+        for i in range(40):
+            w.append(Syscall(1, 0, (0,) * 6, 200_000, ((0x1000, Inline(os.urandom(200_000))),), (), 0, i))
+        w.flush()
+        assert w._queued_bytes == 0
+    assert max(seen) >= F.CHUNK_BYTES  # a chunk's events were counted
+    assert W.BATCH_BYTES >= F.CHUNK_BYTES
+    with TraceReader(path) as r:
+        assert len(r) == 40 and r.blob_count == 0 and r.chunk_count >= 40 * 200_000 // (2 * F.CHUNK_BYTES)
 
 
 def test_process_table_and_counts(tmp_path: Path) -> None:

@@ -15,11 +15,13 @@ from traces.errors import TraceError
 if TYPE_CHECKING:  # pragma: no cover
     from traces.events import (
         BLOB_THRESHOLD,
+        INLINE_MAX,
         BlobRef,
         Event,
         Exec,
         Exit,
         Header,
+        Inline,
         Input,
         ProcessInfo,
         Signal,
@@ -34,10 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "TraceWriter", "TraceReader", "TraceError", "BlobRef",
     "Syscall", "Spawn", "Exec", "Exit", "Signal", "Input", "Unknown", "Event",
-    "Header", "ProcessInfo", "repair", "BLOB_THRESHOLD",
+    "Header", "ProcessInfo", "repair", "BLOB_THRESHOLD", "INLINE_MAX", "Inline",
 ]
 
-_EVENTS = ("BLOB_THRESHOLD", "BlobRef", "Event", "Exec", "Exit", "Header", "Input",
+_EVENTS = ("BLOB_THRESHOLD", "INLINE_MAX", "BlobRef", "Event", "Exec", "Exit", "Header", "Inline", "Input",
            "ProcessInfo", "Signal", "Spawn", "Syscall", "Unknown")
 _LAZY = {name: "traces.events" for name in _EVENTS}
 _LAZY.update(TraceWriter="traces.writer", TraceReader="traces.reader", repair="traces.recovery")

@@ -22,8 +22,10 @@ import msgpack
 from traces.errors import TraceError
 from traces.events import (
     BLOB_THRESHOLD,
+    INLINE_MAX,
     BlobRef,
     Exec,
+    Inline,
     Exit,
     Input,
     Signal,
@@ -120,6 +122,9 @@ class Encoder:
             tp = type(data)
             if tp is BlobRef:
                 data = self._ext(data)
+            elif tp is Inline:
+                if len(data) > INLINE_MAX:
+                    data = self._ext(self.blob(bytes(data)))
             else:
                 if tp is not bytes:
                     data = bytes(data)

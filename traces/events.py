@@ -29,11 +29,26 @@ __all__ = [
     "Header",
     "ProcessInfo",
     "BLOB_THRESHOLD",
+    "INLINE_MAX",
+    "Inline",
 ]
 
 #: byte strings at least this long (in writes/reads/Input values) are stored
 #: once, by content hash, as a blob, and referenced by a BlobRef.
 BLOB_THRESHOLD = 4096
+#: Inline bytes up to this long stay in their event (longer ones become blobs).
+INLINE_MAX = 1 << 18
+
+
+class Inline(bytes):
+    """Bytes a writer keeps in their event whatever their length (up to
+    INLINE_MAX): what a pipe delivered. A stream is not read twice, so a
+    blob would buy no sharing, and cost a SHA-256 when recorded and a
+    record of its own (two reads and a small zstd frame) when replayed;
+    inside the chunk, zstd compresses it with its neighbours.
+    Decoded, they are plain bytes."""
+
+    __slots__ = ()
 
 
 @dataclass(slots=True, frozen=True)

@@ -42,11 +42,11 @@ from traces.errors import TraceError
 from traces.events import BlobRef, Exec, Exit, Spawn, Syscall
 from traces.proctable import ProcessTable
 
-#: blob bytes that may wait for the writer thread before append() waits too.
+#: content (blobs, chunks of events) that may wait for the writer thread before append() waits too.
 MAX_QUEUED = 64 << 20
 #: a blob this large, or this much queued, wakes the writer thread at once.
 WAKE_BYTES = 1 << 20
-#: blob content the writer thread compresses and writes in one go.
+#: content the writer thread compresses and writes in one go.
 BATCH_BYTES = 4 << 20
 
 
@@ -118,6 +118,11 @@ def complete_header(header: dict[str, Any]) -> dict[str, Any]:
     return h
 
 
+def _job_bytes(job: tuple[Any, ...]) -> int:
+    """The content a queued record holds (a blob's bytes, a chunk's events)."""
+    return len(job[2]) if job[0] == "blob" else job[4]  # type: ignore[no-any-return]
+
+
 class TraceWriter:
     """Writes one trace file; see the module docstring.  Thread-safe."""
 
@@ -142,9 +147,9 @@ class TraceWriter:
         self._blobs: dict[bytes, int] = {}  # digest -> record offset (written)
         self._refs: dict[bytes, BlobRef] = {}  # digest -> its (frozen) BlobRef, made once
         # Records for the writer thread, in file order:
-        # ("blob", digest, data) or ("chunk", base_time, first, [packed events]).
+        # ("blob", digest, data) or ("chunk", base_time, first, [packed events], their bytes).
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._queued_bytes = 0  # blob content in the queue
+        self._queued_bytes = 0  # content in the queue: blobs, and the events of chunks
         self._busy = False  # the writer thread is compressing/writing a record
         self._table = ProcessTable()
         self._failed: TraceError | None = None
@@ -282,7 +287,7 @@ class TraceWriter:
         self._last_cut = time.monotonic()
         if not self._buf:
             return
-        job = ("chunk", self._base_time, self._n_cut, self._buf)
+        job = ("chunk", self._base_time, self._n_cut, self._buf, self._buf_bytes)
         self._n_cut += len(self._buf)
         self._buf = []
         self._buf_bytes = 0
@@ -291,6 +296,7 @@ class TraceWriter:
             self._write_record(job)
         else:
             self._queue.append(job)
+            self._queued_bytes += job[4]  # (bytes a pipe delivered are kept in their events)
             self._cv.notify()
 
     def _drain_locked(self) -> None:
@@ -350,19 +356,18 @@ class TraceWriter:
             finally:
                 with cv:
                     self._busy = False
-                    self._queued_bytes -= sum(len(job[2]) for job in jobs if job[0] == "blob")
+                    self._queued_bytes -= sum(map(_job_bytes, jobs))
                     cv.notify_all()
 
     def _take_batch(self) -> list[tuple[Any, ...]]:
-        """Under the lock: the first queued records, up to BATCH_BYTES of blob content (one at least)."""
+        """Under the lock: the first queued records, up to BATCH_BYTES of content (one at least)."""
         queue = self._queue
         jobs = [queue.popleft()]
-        size = len(jobs[0][2]) if jobs[0][0] == "blob" else 0
+        size = _job_bytes(jobs[0])
         while queue and size < BATCH_BYTES:
             job = queue.popleft()
             jobs.append(job)
-            if job[0] == "blob":
-                size += len(job[2])
+            size += _job_bytes(job)
         return jobs
 
     def _write_record(self, job: tuple[Any, ...]) -> None:
