@@ -30,6 +30,7 @@ delivery is a Signal event.
 
 from __future__ import annotations
 
+import collections
 import errno as _errno
 import functools
 import os
@@ -40,7 +41,7 @@ import time
 from typing import Any
 
 from scribe import determinism as D
-from scribe import domains
+from scribe import domains, fdtable
 from scribe.domains import Domain
 from scribe.hostcache import DigestCache
 from traces import BlobRef, Exec, Exit, Inline, Input, Signal, Spawn, Syscall, TraceWriter
@@ -179,6 +180,12 @@ class Recorder(Vee):
         self.slots = TP.Slots()
         self.idle_reads: dict[int, int] = {}  # tid -> reads of its buffer in a row that found it empty
         self.own_files: set[tuple[int, int]] = set()  # scribe's stdin, stdout, stderr: not buffered
+        # The fds replay prints the writes to (scribe/fdtable.py), per process;
+        # the task in such a write, and those waiting at the entry of one.
+        self.echo_fds: dict[int, dict[int, int]] = {}
+        self.echoing: Tracee | None = None
+        self.echo_waiters: collections.deque[Tracee] = collections.deque()
+        self._echo_go = lambda tt: (self._echo_next(), self.tracer.resume(tt))
         for fd in (0, 1, 2):
             try:
                 st = os.fstat(fd)
@@ -323,6 +330,7 @@ class Recorder(Vee):
         super().first_process(t)
         d = t.state = Domain()
         d.runner = t  # no grant time: its slice counts as spent
+        self.echo_fds[t.tgid] = {1: 1, 2: 2}  # (as replay starts)
         self.append(Spawn(t.vtid, 0, t.vpid, Spawn.FORK, self.now()))
 
     def spawned(self, parent: Tracee, child: Tracee, kind: int, flags: int) -> None:
@@ -330,6 +338,8 @@ class Recorder(Vee):
         child.state = domains.of_child(parent.state, kind, flags)  # type: ignore[arg-type]
         child.policy["spawn"] = Spawn(child.vtid, parent.vtid, child.vpid,
                                       {0: Spawn.FORK, 1: Spawn.VFORK, 2: Spawn.THREAD}[kind], 0)
+        if kind != 2:
+            self.echo_fds[child.tgid] = dict(self.echo_fds.get(parent.tgid, {}))
         if self.slots.has_page(parent.tgid) and not flags & CLONE_VM:
             self.slots.copy(child, parent.tgid)  # a copy of the page; threads and a vfork child share it
             if flags & CLONE_FILES:
@@ -405,6 +415,10 @@ class Recorder(Vee):
 
     def exited(self, t: Tracee, status: int) -> None:
         super().exited(t, status)
+        if self.echoing is t:  # killed in its write
+            self._echo_next()
+        if not any(o.tgid == t.tgid for o in self.tracer.tracees.values()):
+            self.echo_fds.pop(t.tgid, None)
         self.deferred.pop(t.tid, None)
         self.spinning.pop(t, None)
         self.slots.take_back(t, in_memory=False)
@@ -511,7 +525,32 @@ class Recorder(Vee):
                 pass
         if t.nr not in NONBLOCKING_NRS or self._vfork_like(t):
             self.give_up(t)
+        if t.nr in fdtable.WRITE_CALLS and self.echo_fds.get(t.tgid, {}).get(t.args[0] & 0xFFFFFFFF) \
+                and not self._echo_turn(t):
+            return HOLD
         return RUN_EXIT
+
+    # -- writes replay prints: one at a time ----------------------------------------
+    def _echo_turn(self, t: Tracee) -> bool:
+        """t is at the entry of a write replay will print: it may go on if
+        no other task is in one; else it waits (held) for its turn. Its event
+        is in the trace before the next such write starts, so the trace has
+        them in the order they reached the file."""
+        if self.echoing is None or self.echoing is t:
+            self.echoing = t
+            return True
+        self.echo_waiters.append(t)
+        return False
+
+    def _echo_next(self) -> None:
+        """The write in progress is in the trace (or its task gone): the next one's turn."""
+        self.echoing = None
+        while self.echo_waiters:
+            t = self.echo_waiters.popleft()
+            if t.tid in self.tracer.tracees and not t.exiting:
+                self.echoing = t
+                self.tracer.finish_entry(t, RUN_EXIT)
+                return
 
     def _clock(self, t: Tracee) -> tuple[tuple[int, bytes], ...] | None:
         """Answer a time call now (t is skipped with its result) and return the
@@ -606,11 +645,18 @@ class Recorder(Vee):
             flags |= Syscall.PATCHED
         if nr_ in FD_CALLS and t.tgid in self.slots.io:
             self._io_fds(t, nr_, res, writes)
+        if nr_ in fdtable.CHANGES and res >= 0:
+            fdtable.follow(self.echo_fds.setdefault(t.tgid, {}), nr_, t.args, res,
+                           (d for _, d in writes if isinstance(d, bytes)))
         if nr_ in domains.SHARING and domains.maps_shared(nr_, t.args, res):
             self._join_shared(t)
         inputs = t.policy.pop("rec_inputs", ())
-        self.want_run(t, Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags,
-                                 monotonic_ns() - self.t0))
+        ev = Syscall(t.vtid, nr_, t.args, res, tuple(writes), tuple(inputs), flags, monotonic_ns() - self.t0)
+        if self.echoing is t:  # its write is in the trace when its turn comes: then the next one's
+            if self.want_run(t, ev, self._echo_go):
+                self._echo_next()
+            return
+        self.want_run(t, ev)
 
     def _mapped_file(self, t: Tracee) -> BlobRef | bytes | None:
         """The bytes a file mapping shows (host independence: replay maps them)."""

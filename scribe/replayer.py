@@ -40,6 +40,7 @@ import sys
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from scribe import determinism as D
+from scribe import fdtable
 from scribe.hostcache import DigestCache
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
@@ -96,9 +97,6 @@ TEMP_MASK_CALLS: dict[int, tuple[int, ...]] = {
     **({nr("epoll_pwait2"): (4, 5)} if "epoll_pwait2" in S.BY_NAME else {}),
 }
 
-WRITE_CALLS = {nr("write"): "buf", nr("pwrite64"): "buf", nr("writev"): "iov", nr("pwritev"): "iov",
-               nr("pwritev2"): "iov"}
-DUP, DUP2, DUP3, FCNTL, CLOSE = nr("dup"), nr("dup2"), nr("dup3"), nr("fcntl"), nr("close")
 
 # Events read ahead of the head of the trace to find a thread's next one
 # (about 600 bytes each in memory), and the long byte strings they hold
@@ -1117,7 +1115,7 @@ class Replayer(Vee):
 
     # -- output and fds ------------------------------------------------------------
     def _echo(self, t: Tracee, ev: Syscall) -> None:
-        kind = WRITE_CALLS.get(t.nr)
+        kind = fdtable.WRITE_CALLS.get(t.nr)
         if kind is None or not self.echo or ev.result <= 0:
             return
         origin = self.fds.get(t.vpid, {}).get(t.args[0] & 0xFFFFFFFF)
@@ -1142,36 +1140,14 @@ class Replayer(Vee):
         stream.flush()
 
     def _track_fds(self, t: Tracee, ev: Syscall) -> None:
-        table = self.fds.setdefault(t.vpid, {})
         res = ev.result
-        a = t.args
-        if res < 0:
+        if res < 0 or t.nr not in fdtable.CHANGES:
             return
-        if t.nr == CLOSE:
-            table.pop(a[0] & 0xFFFFFFFF, None)
-        elif t.nr == DUP:
-            self._dup(table, a[0] & 0xFFFFFFFF, res)
-        elif t.nr in (DUP2, DUP3):
-            self._dup(table, a[0] & 0xFFFFFFFF, a[1] & 0xFFFFFFFF)
-        elif t.nr == FCNTL and a[1] in (0, 1030):
-            self._dup(table, a[0] & 0xFFFFFFFF, res)
-        elif t.nr in OPENS and ev.reads and isinstance(ev.reads[0][1], bytes) and ev.reads[0][1][:1] == b"/":
-            table[res] = os.fsdecode(ev.reads[0][1].rstrip(b"\0"))
-        elif S.info(t.nr).ret == "fd":
-            table.pop(res, None)
-        elif t.nr in (nr("pipe"), nr("pipe2"), nr("socketpair")):
-            for _addr, data in ev.writes:
-                raw = self.data(data)
-                for (fd,) in struct.iter_unpack("<i", raw[: len(raw) // 4 * 4]):
-                    table.pop(fd, None)
-
-    @staticmethod
-    def _dup(table: dict[int, int | str], old: int, new: int) -> None:
-        origin = table.get(old)
-        if origin is None:
-            table.pop(new, None)
+        table = self.fds.setdefault(t.vpid, {})
+        if t.nr in OPENS and ev.reads and isinstance(ev.reads[0][1], bytes) and ev.reads[0][1][:1] == b"/":
+            table[res] = os.fsdecode(ev.reads[0][1].rstrip(b"\0"))  # (file mappings)
         else:
-            table[new] = origin
+            fdtable.follow(table, t.nr, t.args, res, (self.data(d) for _, d in ev.writes))
 
     # -- exec ------------------------------------------------------------------------
     def _prepare_exec(self, t: Tracee, ev: Exec) -> None:

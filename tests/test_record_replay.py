@@ -231,6 +231,20 @@ def test_make_two_targets(scribe, tmp_path):
     assert "A" in rec.stdout
 
 
+def test_processes_writing_to_the_output_side_by_side(scribe, tmp_path):
+    """Four processes write lines to scribe's stdout at once (two of them
+    through a dup of it): the trace has the writes in the order they reached
+    the output, so replay prints the same interleaving. (Their exit stops
+    came to the recorder in another order often enough that this failed
+    every time before writes to the output were made one at a time.)"""
+    script = ('exec 3>&1; for i in 1 2 3 4; do (fd=1; [ $i -gt 2 ] && fd=3; '
+              'for j in $(seq 1 100); do echo "$i $j" >&$fd; done) & done; wait')
+    rec, _ = record_replay(scribe, tmp_path, "sh", "-c", script, replays=3)
+    assert rec.returncode == 0, rec.stderr
+    lines = rec.stdout.splitlines()
+    assert sorted(lines) == sorted(f"{i} {j}" for i in range(1, 5) for j in range(1, 101))
+
+
 @pytest.mark.parametrize("wait", ["pselect", "ppoll", "epoll_pwait", "sigsuspend", "sleep"])
 def test_children_reaped_by_polling(guest, scribe, tmp_path, wait):
     """Children exit at different times; the parent reaps them with waitpid
