@@ -185,7 +185,6 @@ class Recorder(Vee):
         self.echo_fds: dict[int, dict[int, int]] = {}
         self.echoing: Tracee | None = None
         self.echo_waiters: collections.deque[Tracee] = collections.deque()
-        self._echo_go = lambda tt: (self._echo_next(), self.tracer.resume(tt))
         for fd in (0, 1, 2):
             try:
                 st = os.fstat(fd)
@@ -551,6 +550,11 @@ class Recorder(Vee):
                 self.echoing = t
                 self.tracer.finish_entry(t, RUN_EXIT)
                 return
+
+    def _echo_go(self, t: Tracee) -> None:
+        """The write's task got its turn to run on: its event is in the trace."""
+        self._echo_next()
+        self.tracer.resume(t)
 
     def _clock(self, t: Tracee) -> tuple[tuple[int, bytes], ...] | None:
         """Answer a time call now (t is skipped with its result) and return the

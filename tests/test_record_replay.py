@@ -245,6 +245,20 @@ def test_processes_writing_to_the_output_side_by_side(scribe, tmp_path):
     assert sorted(lines) == sorted(f"{i} {j}" for i in range(1, 5) for j in range(1, 101))
 
 
+def test_threads_writing_to_the_output_at_once(scribe, tmp_path):
+    """Three threads of one process print at once: a write's task often
+    finds another thread running when its write returns, and waits for its
+    turn with the next write waiting behind it; nothing waits for ever, and
+    replay prints the same interleaving."""
+    script = ("import sys, threading\n"
+              "def f(i):\n    for j in range(300):\n        sys.stdout.write(f'{i} {j}\\n')\n"
+              "ts = [threading.Thread(target=f, args=(i,)) for i in range(3)]\n"
+              "[t.start() for t in ts]; [t.join() for t in ts]\n")
+    rec, _ = record_replay(scribe, tmp_path, sys.executable, "-u", "-c", script)
+    assert rec.returncode == 0, rec.stderr
+    assert sorted(rec.stdout.splitlines()) == sorted(f"{i} {j}" for i in range(3) for j in range(300))
+
+
 @pytest.mark.parametrize("wait", ["pselect", "ppoll", "epoll_pwait", "sigsuspend", "sleep"])
 def test_children_reaped_by_polling(guest, scribe, tmp_path, wait):
     """Children exit at different times; the parent reaps them with waitpid
