@@ -78,6 +78,27 @@ def test_a_real_fault_still_reaches_the_previous_handler():
     assert "string_at" in p.stderr
 
 
+def test_a_trace_writer_started_with_the_counter_trapped(tmp_path):
+    """The trace writer's thread, started inside TscOff, inherits the trap:
+    its clock reads reach the handler (they are not blocked with the other
+    signals) and the trace is written."""
+    path = tmp_path / "t.scribe"
+    p = _run(f"""
+        from traces import Syscall, TraceReader, TraceWriter
+        from traces.samples import HEADER
+        with notsc.TscOff() as off:
+            assert off.on
+            w = TraceWriter({str(path)!r}, HEADER)
+            for i in range(50):
+                w.append(Syscall(1, 39, (0,) * 6, 1, (), (), 0, i))
+                time.sleep(0.004)  # the writer's thread waits with a timeout meanwhile
+            w.close(0)
+        print(len(TraceReader({str(path)!r})), notsc.emulated() > 0)
+    """)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["50", "True"]
+
+
 def test_raw_clock_and_sigtimedwait():
     import signal
     import threading

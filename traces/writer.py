@@ -42,6 +42,8 @@ from traces.errors import TraceError
 from traces.events import BlobRef, Exec, Exit, Spawn, Syscall
 from traces.proctable import ProcessTable
 
+_FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+
 #: content (blobs, chunks of events) that may wait for the writer thread before append() waits too.
 MAX_QUEUED = 64 << 20
 #: a blob this large, or this much queued, wakes the writer thread at once.
@@ -310,9 +312,13 @@ class TraceWriter:
         # waits for it. A tracer that blocks SIGCHLD and waits for it with
         # sigtimedwait lost the wake-up whenever SIGCHLD came while it was
         # busy: the kernel handed it to this thread, which dropped it (the
-        # default action), and the tracer slept its whole timeout.
+        # default action), and the tracer slept its whole timeout. All but
+        # the faults of its own instructions: started where the tracer runs
+        # with the time-stamp counter trapped (virt/notsc.py), it inherits
+        # the trap, and its clock reads must reach the handler that emulates
+        # them (blocked, the first one would kill the process).
         self._timer = threading.Thread(target=self._writer_loop, name="scribe-trace-flush", daemon=True)
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
         try:
             self._timer.start()
         finally:

@@ -17,7 +17,10 @@ emulated read costs two prctl calls, so the tracer's hot path reads the
 clock with the plain syscall instead (`clock_ns`).
 
 Only the thread inside `TscOff` has the counter off; threads, children and
-the handler's page stay as they are outside it.
+the handler's page stay as they are outside it. A thread started inside it
+inherits the trap: its clock reads fault into the handler as well, which
+must not be blocked in it (the trace writer's thread blocks every other
+signal, traces/writer.py).
 """
 
 from __future__ import annotations
