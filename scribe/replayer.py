@@ -196,6 +196,7 @@ class Replayer(Vee):
         self.it: Iterator[tuple[int, Any]] = reader.events()
         self.buf: collections.deque[tuple[int, Any]] = collections.deque()
         self.buf_bytes = 0  # _kept_bytes of the events in buf
+        self.exits: dict[int, int] = {}  # vtid -> the number of its Exit event in buf
         # The same events by thread, in order (Exit events and events of no
         # thread left out): a thread's next event without a walk of `buf`.
         self.own: dict[int, collections.deque[tuple[int, Any]]] = {}
@@ -250,7 +251,9 @@ class Replayer(Vee):
         if type(ev) is Syscall and ev.writes:  # (tested here: every event passes)
             self.buf_bytes += _kept_bytes(ev)
         tid = _thread_of(ev)
-        if tid is not None:
+        if tid is None and type(ev) is Exit:
+            self.exits[ev.tid] = item[0]
+        elif tid is not None:
             own = self.own.get(tid)
             if own is None:
                 own = self.own[tid] = collections.deque()
@@ -293,6 +296,8 @@ class Replayer(Vee):
         item = self.buf.popleft()
         if self.buf_bytes:
             self.buf_bytes -= _kept_bytes(item[1])
+        if type(item[1]) is Exit:
+            self.exits.pop(item[1].tid, None)
         self._take(item)
         self.consumed = item[0] + 1
         if self.on_event is not None:
@@ -355,7 +360,9 @@ class Replayer(Vee):
             if self.stop_before is not None and n >= self.stop_before:
                 break  # live debugging: stop in front of this event
             if self.runner is not None and self.runner.vtid != ev.tid:
-                break  # one tracee in user code at a time, as when recording
+                if not self._doomed(self.runner):
+                    break  # one tracee in user code at a time, as when recording
+                self._stop_doomed(self.runner)
             if n >= self.checkpoint_from and self.on_checkpoint is not None and ev.tid in self.parked:
                 self.on_checkpoint(n)  # live debugging: its task waits in front of n
             cb = self.parked.pop(ev.tid, None)
@@ -394,8 +401,8 @@ class Replayer(Vee):
         tr = self.tracer
         if not tr.tracees or tr.unknown_stops:
             return
-        if not all(t.held for t in tr.tracees.values()):
-            return
+        if not all(t.held and not t.policy.get("killed") for t in tr.tracees.values()):
+            return  # (a task killed at its Exit dies next)
         h = self.head()
         if h is None:
             t = next(iter(tr.tracees.values()))
@@ -404,6 +411,29 @@ class Replayer(Vee):
         waiting = ", ".join(f"thread {v}" for v in sorted(self.parked)) or "none"
         raise Divergence(n, getattr(ev, "tid", 0), describe(ev),
                          f"not reach it (threads waiting elsewhere: {waiting})")
+
+    def _doomed(self, t: Tracee) -> bool:
+        """t runs user code and has no event left before its Exit: another
+        process killed it there (SIGKILL; its own domain, so nobody waited
+        for it to stop). It may never stop by itself (a loop without calls)."""
+        return t.vtid in self.exits and not self.own.get(t.vtid) and not t.held
+
+    def _stop_doomed(self, t: Tracee) -> None:
+        """Let the others go on: t stops where it is (PTRACE_INTERRUPT) and
+        waits there for its Exit, which kills it (_exit_event)."""
+        self.runner = None
+        if not t.policy.get("doomed"):
+            t.policy["doomed"] = True
+            try:
+                P.interrupt(t.tid)
+            except OSError:
+                pass
+
+    def interrupted(self, t: Tracee) -> bool:
+        if t.policy.get("doomed"):
+            t.held = True
+            return True
+        return super().interrupted(t)
 
     def _exit_event(self, ev: Exit) -> bool:
         """True once the task of an Exit event is gone."""
@@ -561,8 +591,9 @@ class Replayer(Vee):
         if "page" in t.policy:
             self._page_taken(t, live)
         item = self.next_of(t.vtid)
-        if item is None and not self.exhausted:
+        if item is None and (not self.exhausted or t.vtid in self.exits):
             # Beyond the lookahead: wait here until the trace comes that far.
+            # (Or killed before this call: SIGKILL when its Exit comes.)
             self.far_entry[t.vtid] = t
             if self.runner is t:
                 self.runner = None

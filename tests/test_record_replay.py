@@ -245,6 +245,19 @@ def test_processes_writing_to_the_output_side_by_side(scribe, tmp_path):
     assert sorted(lines) == sorted(f"{i} {j}" for i in range(1, 5) for j in range(1, 101))
 
 
+@pytest.mark.parametrize("loop", ["while :; do :; done", "while :; do echo a >/dev/null; done"])
+def test_a_process_killed_by_another_where_it_ran(scribe, tmp_path, loop):
+    """A child that spins (without a call, or making calls) in a domain of
+    its own, SIGKILLed by its parent: its last event is its Exit, and replay
+    neither waits for it to stop by itself (it never would: this hung) nor
+    takes its next call for one past the end of the trace; it is stopped
+    where it is and killed at its Exit."""
+    script = f"({loop}) & p=$!; sleep 0.2; kill -9 $p; wait $p; echo status=$?"
+    rec, _ = record_replay(scribe, tmp_path, "sh", "-c", script)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == "status=137\n"
+
+
 def test_threads_writing_to_the_output_at_once(scribe, tmp_path):
     """Three threads of one process print at once: a write's task often
     finds another thread running when its write returns, and waits for its
