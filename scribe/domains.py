@@ -17,7 +17,7 @@ A domain is:
 
 A file mapped MAP_SHARED without PROT_WRITE is not shared memory here: glibc
 maps its gconv cache so in every gcc and make, and that put every process
-of make -j2 in the shared domain, one at a time. Replay maps every file as a
+of make -j2 in the shared domain, one at a time. Replay maps such a file as a
 private copy of the bytes recorded at mmap, so what another process writes
 to the file meanwhile replays the same with or without the token. (mprotect
 is not traced: a process that makes such a mapping writable later stays

@@ -40,7 +40,7 @@ import sys
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from scribe import determinism as D
-from scribe import fdtable
+from scribe import domains, fdtable
 from scribe.hostcache import DigestCache
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
@@ -71,6 +71,7 @@ MAP_FILE_MIN = 64 * 1024
 MAP_FIXED = 0x10
 MAP_PRIVATE = 0x02
 MAP_FIXED_NOREPLACE = 0x100000
+MAP_SHARED, MAP_SYNC = 0x01, 0x80000
 ADDRESS_CALLS = frozenset({nr("mmap"), nr("brk"), nr("mremap"), nr("shmat")})
 CLONES = frozenset({nr("clone"), nr("clone3"), nr("fork"), nr("vfork")})
 NOT_TRACED = frozenset({nr("rt_sigreturn")})
@@ -667,6 +668,18 @@ class Replayer(Vee):
     def _translate_executed(self, t: Tracee, ev: Syscall) -> bool:
         """Prepare an executed call; False: emulate it after all."""
         if t.nr == MMAP and not (t.args[3] & MAP_ANONYMOUS) and ev.result >= 0:
+            if domains.maps_shared(t.nr, t.args, ev.result):
+                # Shared and writable (a semaphore in /dev/shm): shared
+                # anonymous memory the recorded bytes are written into, so
+                # that the children forked from here share it with this
+                # process as they did when recording, where they ran one at
+                # a time in the order replay follows.
+                flags = (t.args[3] & ~(0x03 | MAP_FIXED_NOREPLACE | MAP_SYNC)) | MAP_SHARED | MAP_FIXED
+                t.set_arg(0, ev.result)
+                t.set_arg(3, flags | MAP_ANONYMOUS)
+                t.set_arg(4, (1 << 64) - 1)
+                t.set_arg(5, 0)
+                return True
             # A file mapping: the same range, private, of the recorded bytes:
             # a file that holds them, or anonymous memory they are written into.
             opened = self._open_recorded_bytes(t, ev)

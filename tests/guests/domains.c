@@ -4,7 +4,8 @@
  * one runs user code at a time and the recorder preempts the other.
  * "rofile": a file mapped MAP_SHARED without PROT_WRITE (glibc maps its
  * gconv cache so) before the fork; neither can write it: side by side.
- * "rwfile": a file mapped MAP_SHARED and writable: one at a time.
+ * "rwfile": a file mapped MAP_SHARED and writable, and the page both write:
+ * one at a time; replay shares it between them too.
  * The result (the shared page's final count, the loop counters) replays. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,15 +18,18 @@
 
 int main(int argc, char **argv) {
     int shared = argc > 1 && strcmp(argv[1], "shared") == 0;
-    volatile unsigned long *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+    volatile unsigned long *page = (volatile unsigned long *)mmap(NULL, 4096, PROT_READ | PROT_WRITE,
                                         (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
     if (argc > 1 && strstr(argv[1], "file")) {
         int writable = strcmp(argv[1], "rwfile") == 0;
         int fd = writable ? open("domains.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600)
                           : open("/proc/self/exe", O_RDONLY);
         if (fd < 0 || (writable && ftruncate(fd, 4096) != 0)) return 1;
-        if (mmap(NULL, 4096, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0) == MAP_FAILED)
+        void *file = mmap(NULL, 4096, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+        if (file == MAP_FAILED)
             return 1;
+        if (writable)
+            page = file;
         close(fd);
     }
     pid_t child = fork();
