@@ -72,6 +72,12 @@ MAP_FIXED = 0x10
 MAP_PRIVATE = 0x02
 MAP_FIXED_NOREPLACE = 0x100000
 MAP_SHARED, MAP_SYNC = 0x01, 0x80000
+O_RDWR_CLOEXEC = 0o2 | 0o2000000
+# Calls that give a file another name or take one away: (the argument
+# indexes of) the old name and the new one (None: it just goes).
+RENAMES = {nr("link"): (0, 1), nr("rename"): (0, 1), nr("linkat"): (1, 3), nr("renameat"): (1, 3),
+           nr("renameat2"): (1, 3), nr("unlink"): (0, None), nr("unlinkat"): (1, None)}
+MOVES = frozenset({nr("rename"), nr("renameat"), nr("renameat2"), nr("unlink"), nr("unlinkat")})
 ADDRESS_CALLS = frozenset({nr("mmap"), nr("brk"), nr("mremap"), nr("shmat")})
 CLONES = frozenset({nr("clone"), nr("clone3"), nr("fork"), nr("vfork")})
 NOT_TRACED = frozenset({nr("rt_sigreturn")})
@@ -226,6 +232,9 @@ class Replayer(Vee):
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
         self._blobs: dict[bytes, bytes] = {}
         self._blob_files: dict[bytes, str | None] = {}  # digest -> a private file of those bytes
+        # The path a file mapped shared and writable was opened by -> replay's
+        # own file for it, which every process that maps that file shares.
+        self.shared_files: dict[str, str] = {}
         self._host_ranges: DigestCache | None = None  # file version, range -> digest (loaded when needed)
         self._blob_bytes = 0
         self.dying: set[Tracee] = set()
@@ -669,16 +678,18 @@ class Replayer(Vee):
         """Prepare an executed call; False: emulate it after all."""
         if t.nr == MMAP and not (t.args[3] & MAP_ANONYMOUS) and ev.result >= 0:
             if domains.maps_shared(t.nr, t.args, ev.result):
-                # Shared and writable (a semaphore in /dev/shm): shared
-                # anonymous memory the recorded bytes are written into, so
-                # that the children forked from here share it with this
-                # process as they did when recording, where they ran one at
-                # a time in the order replay follows.
+                # Shared and writable (a semaphore in /dev/shm): replay's own
+                # file for it, mapped shared, so that every process that maps
+                # it, and the children forked from those, share it as they did
+                # when recording, where they ran one at a time in the order
+                # replay follows. (No path known: shared anonymous memory the
+                # recorded bytes are written into, which the children share.)
+                opened = self._open_shared_file(t, ev)
                 flags = (t.args[3] & ~(0x03 | MAP_FIXED_NOREPLACE | MAP_SYNC)) | MAP_SHARED | MAP_FIXED
                 t.set_arg(0, ev.result)
-                t.set_arg(3, flags | MAP_ANONYMOUS)
-                t.set_arg(4, (1 << 64) - 1)
-                t.set_arg(5, 0)
+                t.set_arg(3, flags if opened is not None else flags | MAP_ANONYMOUS)
+                t.set_arg(4, opened[0] if opened is not None else (1 << 64) - 1)
+                t.set_arg(5, opened[1] if opened is not None else 0)
                 return True
             # A file mapping: the same range, private, of the recorded bytes:
             # a file that holds them, or anonymous memory they are written into.
@@ -733,6 +744,61 @@ class Replayer(Vee):
             return None
         t.policy["mapped"] = (ev.result, fd)
         return fd, offset
+
+    def _open_shared_file(self, t: Tracee, ev: Syscall) -> tuple[int, int] | None:
+        """At a shared, writable file mmap's entry: an fd, open read-write in
+        the tracee, on replay's own file standing for the one mapped (known
+        by the absolute path it was opened by, followed through link and
+        rename), and the offset. The recorded bytes are put in where that
+        file does not reach yet; what it holds already is the shared state
+        the recording's processes saw too. None: the path is not known."""
+        path = self.fds.get(t.vpid, {}).get(ev.args[4] & 0xFFFFFFFF)
+        if not isinstance(path, str):
+            return None
+        content = next((data for addr, data in ev.writes if addr == ev.result), b"")
+        data, offset = self.data(content), ev.args[5]
+        own = self.shared_files.get(path)
+        try:
+            if own is None:
+                own = self.shared_files[path] = self._private_file(b"")
+            size = os.path.getsize(own)
+            if offset + len(data) > size:
+                with open(own, "r+b") as f:
+                    start = max(size, offset)
+                    f.seek(start)
+                    f.write(data[start - offset:])
+        except OSError as exc:
+            raise ReplayError(f"thread {t.vtid} could not make the file of a shared mapping: {exc}") from None
+        try:
+            name = t.scratch(own.encode() + b"\0")
+            fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, O_RDWR_CLOEXEC), at_seccomp_stop=True)
+            back_to_entry(t.tid, t.regs)
+        except (InjectError, OSError) as exc:
+            raise ReplayError(f"thread {t.vtid} could not open the file of a shared mapping: {exc}") from None
+        if fd < 0:
+            return None
+        t.policy["mapped"] = (ev.result, fd)
+        return fd, offset
+
+    def _follow_names(self, t: Tracee, ev: Syscall) -> None:
+        """link, rename, unlink of a file mapped shared: its new name stands
+        for the same file of replay's; a name taken away stands for none."""
+        old_at, new_at = RENAMES[t.nr]
+        names = {addr: data for addr, data in ev.reads if isinstance(data, bytes)}
+
+        def name(i: int | None) -> str | None:
+            raw = names.get(t.args[i]) if i is not None else None
+            return os.fsdecode(raw.rstrip(b"\0")) if raw and raw[:1] == b"/" else None
+
+        old, new = name(old_at), name(new_at)
+        own = self.shared_files.get(old) if old is not None else None
+        if new is not None:
+            if own is not None:
+                self.shared_files[new] = own
+            else:
+                self.shared_files.pop(new, None)  # replaced by another file
+        if old is not None and t.nr in MOVES:
+            self.shared_files.pop(old, None)
 
     def _private_copy(self, content: BlobRef) -> str | None:
         """A private file of the blob's bytes, made the second time they are
@@ -829,6 +895,8 @@ class Replayer(Vee):
             raise Divergence(None, t.vtid, describe(ev), S.info(t.nr).name)
         self._echo(t, ev)
         self._track_fds(t, ev)
+        if t.nr in RENAMES and ev.result == 0 and self.shared_files:
+            self._follow_names(t, ev)
         self._apply_writes(t, ev)
         if ev.result in ERESTART and self._next_signal(t) is None:
             # Interrupted without a signal (a ptrace stop): the kernel ran

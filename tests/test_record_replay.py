@@ -381,13 +381,17 @@ def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_
     assert (preempts == 0) if side_by_side else (preempts > 0), preempts
 
 
-def test_python_multiprocessing_pool(scribe, tmp_path):
-    """multiprocessing.Pool: workers forked from a parent whose semaphores
-    live in MAP_SHARED pages of /dev/shm files; replay diverged when it
-    gave every process a private copy of them."""
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_python_multiprocessing_pool(scribe, tmp_path, method):
+    """multiprocessing.Pool: its semaphores live in MAP_SHARED pages of
+    /dev/shm files, which the workers share with their parent, inherited
+    (fork) or mapped again by name (forkserver, spawn: glibc makes the file
+    under a temporary name and links it to the semaphore's). Replay diverged
+    at the first wait on one when it gave every process a private copy."""
     script = ("import multiprocessing as m\n"
               "def f(x):\n    return x * x\n"
               "if __name__ == '__main__':\n"
+              f"    m.set_start_method({method!r})\n"
               "    with m.Pool(3) as p:\n        print(sum(p.map(f, range(200))))\n")
     (tmp_path / "pool.py").write_text(script)
     rec, _ = record_replay(scribe, tmp_path, sys.executable, str(tmp_path / "pool.py"))
