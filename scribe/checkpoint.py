@@ -28,8 +28,9 @@ copy and original do not matter either.
 
 What can be checkpointed: every process single-threaded (fork copies one
 thread), every task held at a seccomp syscall-entry stop, no shared memory
-mapped (a copy would share it with its original), no SysV shared memory
-segment in the VEE, no task starting or ending, no signal of the replay's
+mapped (a copy would share it with its original), no file mapped shared
+earlier in the replay (replay's own file for it holds its latest state), no
+SysV shared memory segment in the VEE, no task starting or ending, no signal of the replay's
 own under way (one it sent and waits for).  A signal pending in the kernel
 is no obstacle: a copy does not inherit it, and replay drops every real
 signal anyway (deliveries come from the trace).  Anything else answers with the reason, and going back there
@@ -196,6 +197,10 @@ def why_not(rep: Any, tracer: Tracer) -> str | None:
         return "the program had not started yet"
     if rep.ipc.has_shared_memory():
         return "SysV shared memory existed"
+    if getattr(rep, "shared_files", None):
+        # Replay's file for it holds the latest state, not this moment's:
+        # a copy restored here that maps the file again would see the future.
+        return "a file had been mapped shared"
     for t in tasks:
         if not (t.held and t.stopped and t.in_syscall and not t.want_exit) or t.exiting \
                 or t.regs_dirty or t.vtid not in rep.parked and t.vtid not in rep.far_entry:

@@ -474,6 +474,34 @@ def test_checkpoints_across_an_exec_and_none_with_shared_memory(
     assert end.reason == "exit" and f"exited with {ord('d')}" in end.message
 
 
+shared_file = recorded("live_shared_file")
+
+
+@pytest.mark.parametrize("session", ["shared_file"], indirect=True)
+def test_no_checkpoint_while_a_file_mapped_shared_has_its_name(
+        session: Any, shared_file: tuple[str, str]) -> None:
+    """Replay's own file for a file mapped shared holds its latest state:
+    from the mapping until the file is removed, unmapped or not, no
+    checkpoint is taken, and going back into that stretch restores one
+    taken before it; after the removal checkpoints are taken again."""
+    path, _ = shared_file
+    dense(session, 3)
+    mmaps = [n for n, ev in events(path) if isinstance(ev, Syscall) and ev.nr == BY_NAME["mmap"].nr
+             and ev.args[3] & 0x01 and not ev.args[3] & 0x20]  # MAP_SHARED, a file
+    unlinks, writes = syscalls(path, "unlink"), syscalls(path, "write")
+    between = [n for n in writes if mmaps[0] < n < unlinks[0]]
+    assert len(mmaps) == 1 and len(unlinks) == 1 and len(between) == 20
+    session.run_to(writes[-1])
+    assert any("a file had been mapped shared" in why for _, why in session.cp_why)
+    assert not [cp for cp in session.cps if mmaps[0] <= cp.event_no <= unlinks[0]]
+    assert [cp for cp in session.cps if cp.event_no > unlinks[0]]
+    back = session.run_to(between[10])
+    assert back.message.startswith("restored the checkpoint at event")
+    assert int(back.message.rsplit(" ", 1)[1]) < mmaps[0]
+    end = session.run_to(10**9)
+    assert end.reason == "exit" and "exited with 0" in end.message
+
+
 @pytest.mark.parametrize("session", ["looped"], indirect=True)
 def test_checkpoints_off_going_back_reruns(session: Any, looped: tuple[str, str]) -> None:
     path, _ = looped
