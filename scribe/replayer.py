@@ -42,7 +42,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from scribe import determinism as D
 from scribe import domains, fdtable
 from scribe.hostcache import DigestCache
-from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version
+from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version, is_sync_fault
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import decode
 from virt import ptrace_api as P
@@ -1186,8 +1186,6 @@ class Replayer(Vee):
                 self._release(t)  # a signal may come right here too
             self.park(t, tsc)
             return 0
-        from scribe.recorder import is_sync_fault
-
         if is_sync_fault(signo, siginfo):
             def fault(n: int, sev: Any) -> None:
                 if not isinstance(sev, Signal) or sev.signo != signo:
@@ -1220,7 +1218,10 @@ class Replayer(Vee):
 
     def _chain_signals(self, t: Tracee) -> None:
         item = self._next_signal(t)
-        if item is not None:
+        # (A fault the program raises itself, at its own instruction: its
+        # Signal event waits for it there, signal(). Sent from here, it came
+        # at the end of the call before, on another frame of the stack.)
+        if item is not None and not is_sync_fault(item[1].signo, item[1].siginfo):
             signo = item[1].signo
             t.policy["expect_signal"] = signo
             P.tgkill(t.tgid, t.tid, signo)

@@ -14,14 +14,30 @@ from scribe import exitcodes
 from tests.conftest import ROOT, scribe_cmd
 
 CRASH = r'''
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <unistd.h>
 static void h(int s) { (void)s; write(1, "handler\n", 8); _exit(9); }
+static sigjmp_buf back;
+static void r(int s) {  /* a call with an address on the signal's frame, then back */
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, s);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+    siglongjmp(back, 1);
+}
 int main(int argc, char **argv) {
     printf("before %d\n", getpid()); fflush(stdout);
     if (argv[1][0] == 'h') signal(SIGSEGV, h);
+    if (argv[1][0] == 'r') {
+        signal(SIGSEGV, r);
+        for (int i = 0; i < 3; i++)
+            if (!sigsetjmp(back, 1)) *(volatile int *)0 = 1;
+        printf("recovered\n");
+        return 0;
+    }
     if (argv[1][0] == 'a') abort();
     if (argv[1][0] == 'e') { fprintf(stderr, "bye\n"); exit(4); }
     *(volatile int *)0 = 1;
@@ -38,9 +54,12 @@ def crash(tmp_path_factory):
     return str(d / "crash")
 
 
-@pytest.mark.parametrize("mode,status", [("segv", -signal.SIGSEGV), ("handler", 9),
+@pytest.mark.parametrize("mode,status", [("segv", -signal.SIGSEGV), ("handler", 9), ("recover", 0),
                                          ("abort", -signal.SIGABRT), ("exit", 4)])
 def test_crash_is_recorded_and_replayed(crash, tmp_path, mode, status):
+    """(recover: the handler's frame where the fault put it. Replay sent the
+    fault's signal itself at the end of the call before, on another frame,
+    and the handler's sigprocmask diverged on its address.)"""
     trace = tmp_path / "c.scribe"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     rec = subprocess.run(scribe_cmd("record", "-q", "-o", str(trace), "--", crash, mode),
