@@ -741,8 +741,12 @@ class Recorder(Vee):
             return signo
         # Asynchronous, in user code (replay could not find the instruction)
         # or inside a call that keeps the token: delivered at its next
-        # syscall; a loop that makes none is interrupted for it (tick).
-        self.deferred.setdefault(t.tid, []).append((signo, info))
+        # syscall; a loop that makes none is interrupted for it (tick). One
+        # of a standard signal kept already: the kernel keeps one pending too.
+        kept = self.deferred.setdefault(t.tid, [])
+        if signo < _signal.SIGRTMIN and any(k == signo for k, _ in kept):
+            return 0
+        kept.append((signo, info))
         if in_user_code:
             self.spinning.setdefault(t, coarse_ns())
         if t.tid in self.slots.of:

@@ -365,6 +365,15 @@ def test_signals_between_syscalls_replay_at_the_same_iteration(guest, scribe, tm
     assert "signal_at_entry" in scribe("dump", str(trace)).stdout
 
 
+def test_a_fast_timer_while_the_program_spins(guest, scribe, tmp_path):
+    """SIGALRM every millisecond while the program spins: the recorder still
+    delivers them a slice apart (each stop used to put the next slice off
+    for ever), and those that came meanwhile as one, as the kernel would."""
+    rec, _ = record_replay(scribe, tmp_path, str(guest("spin_timer")))
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == "ticks 20\n"
+
+
 @pytest.mark.parametrize("mode", ["private", "shared", "rofile", "rwfile"])
 def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_path, mode):
     """A parent and child that both compute: without shared memory recording

@@ -496,6 +496,7 @@ class Tracer:
     def _loop(self) -> int:
         waitpid = os.waitpid
         tracees = self.tracees
+        tick_at: int | None = None  # the next on_tick() (coarse_ns), while ticks are wanted
         while tracees or self.unknown_stops:
             if self.on_idle is not None:
                 try:
@@ -507,12 +508,20 @@ class Tracer:
                 return None  # type: ignore[return-value]  # paused: run() again to go on
             try:
                 if self.on_tick is not None and self.tick_wanted is not None and self.tick_wanted():
-                    got = self._timed_wait()
+                    # The ticks come every tick_interval however many stops
+                    # come between (a program whose timer signal stops it
+                    # every few ms while it spins waiting for it).
+                    now = coarse_ns()
+                    if tick_at is None:
+                        tick_at = now + int(self.tick_interval * 1e9)
+                    got = self._timed_wait(tick_at) if now < tick_at else None
                     if got is None:
+                        tick_at = None
                         self.on_tick()
                         continue
                     pid, status = got
                 else:
+                    tick_at = None
                     pid, status = waitpid(-1, WALL)
             except ChildProcessError:
                 break
@@ -531,9 +540,8 @@ class Tracer:
                 # exit): its death notification comes next.
         return self.first_status if self.first_status is not None else 0
 
-    def _timed_wait(self) -> tuple[int, int] | None:
-        """waitpid that gives up after tick_interval (SIGCHLD is blocked in run)."""
-        deadline = coarse_ns() + int(self.tick_interval * 1e9)
+    def _timed_wait(self, deadline: int) -> tuple[int, int] | None:
+        """waitpid that gives up at deadline (coarse_ns; SIGCHLD is blocked in run)."""
         while True:
             pid, status = os.waitpid(-1, WALL | os.WNOHANG)
             if pid:
