@@ -734,12 +734,18 @@ class Replayer(Vee):
             offset, path = 0, self._private_copy(content)
             if path is None:
                 return None
+        return self._open_for_mapping(t, ev, path, O_RDONLY_CLOEXEC, offset, "the recorded bytes of a file mapping")
+
+    def _open_for_mapping(self, t: Tracee, ev: Syscall, path: str, flags: int, offset: int,
+                          what: str) -> tuple[int, int] | None:
+        """Open path in the tracee (at its mmap's entry) for the mmap to map:
+        (fd, offset), the fd closed at the exit; None if it cannot be opened."""
         try:
             name = t.scratch(path.encode() + b"\0")
-            fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, O_RDONLY_CLOEXEC), at_seccomp_stop=True)
+            fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, flags), at_seccomp_stop=True)
             back_to_entry(t.tid, t.regs)
         except (InjectError, OSError) as exc:
-            raise ReplayError(f"thread {t.vtid} could not open the recorded bytes of a file mapping: {exc}") from None
+            raise ReplayError(f"thread {t.vtid} could not open {what}: {exc}") from None
         if fd < 0:
             return None
         t.policy["mapped"] = (ev.result, fd)
@@ -769,16 +775,7 @@ class Replayer(Vee):
                     f.write(data[start - offset:])
         except OSError as exc:
             raise ReplayError(f"thread {t.vtid} could not make the file of a shared mapping: {exc}") from None
-        try:
-            name = t.scratch(own.encode() + b"\0")
-            fd, _ = inject(t.tid, t.regs, OPENAT, (AT_FDCWD, name, O_RDWR_CLOEXEC), at_seccomp_stop=True)
-            back_to_entry(t.tid, t.regs)
-        except (InjectError, OSError) as exc:
-            raise ReplayError(f"thread {t.vtid} could not open the file of a shared mapping: {exc}") from None
-        if fd < 0:
-            return None
-        t.policy["mapped"] = (ev.result, fd)
-        return fd, offset
+        return self._open_for_mapping(t, ev, own, O_RDWR_CLOEXEC, offset, "the file of a shared mapping")
 
     def _follow_names(self, t: Tracee, ev: Syscall) -> None:
         """link, rename, unlink of a file mapped shared: its new name stands

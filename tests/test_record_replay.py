@@ -390,11 +390,11 @@ def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_
     assert (preempts == 0) if side_by_side else (preempts > 0), preempts
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
 def test_python_multiprocessing_pool(scribe, tmp_path, method):
     """multiprocessing.Pool: its semaphores live in MAP_SHARED pages of
     /dev/shm files, which the workers share with their parent, inherited
-    (fork) or mapped again by name (forkserver, spawn: glibc makes the file
+    (fork) or mapped again by name (forkserver: glibc makes the file
     under a temporary name and links it to the semaphore's). Replay diverged
     at the first wait on one when it gave every process a private copy."""
     script = ("import multiprocessing as m\n"
