@@ -197,7 +197,7 @@ def why_not(rep: Any, tracer: Tracer) -> str | None:
         return "the program had not started yet"
     if rep.ipc.has_shared_memory():
         return "SysV shared memory existed"
-    if getattr(rep, "shared_files", None):
+    if rep.shared_files:
         # Replay's file for it holds the latest state, not this moment's:
         # a copy restored here that maps the file again would see the future.
         return "a file had been mapped shared"
