@@ -47,6 +47,10 @@ def handle(args: argparse.Namespace) -> int:
     rep = Replayer(reader, echo=not args.silent, host_binaries=args.host_binaries)
     tracer = Tracer(rep, bind_cpu=not args.no_bind_cpu)
     tracer.on_idle = rep.pump
+    if tracer.binding is not None and tracer.binding.cpu is not None:
+        spare = set(tracer.binding.original - {tracer.binding.cpu})
+        if spare:  # the next chunk is decompressed there, beside the program (as record compresses)
+            reader.read_ahead(spare)
     try:
         path, argv, env, cwd = rep.prepare_first()
         for note in rep.notes:

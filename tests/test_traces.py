@@ -407,6 +407,61 @@ def test_repair_drops_a_damaged_chunk_and_everything_after(tmp_path: Path) -> No
         assert [resolved(r, e) for e in r] == events[:first]
 
 
+def _read_ahead_thread() -> Any:
+    import threading
+
+    return next((t for t in threading.enumerate() if t.name == "scribe-trace-read-ahead"), None)
+
+
+def test_read_ahead_gives_the_same_events_in_and_out_of_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    import traces.reader
+
+    monkeypatch.setattr(traces.reader, "AHEAD_MIN", 0)  # every chunk, small as they are here
+    path = tmp_path / "t.scribe"
+    events = write_sample(path, 2000, chunk_events=50)
+    r = TraceReader(path)
+    r.read_ahead()
+    thread = _read_ahead_thread()
+    assert thread is not None
+    with open(f"/proc/self/task/{thread.native_id}/status") as f:  # as the writer's thread
+        blocked = int(next(line for line in f if line.startswith("SigBlk:")).split()[1], 16)
+    assert blocked & (1 << (signal.SIGCHLD - 1)) and not blocked & (1 << (signal.SIGSEGV - 1))
+    assert [resolved(r, ev) for ev in r] == events
+    assert r._ahead is not None and r._ahead.served > r.chunk_count // 2
+    # out of order (the TUI's jumps), then in order again from there
+    for n in (1234, 3, 1999, 700, 701, 49, 50):
+        assert resolved(r, r[n]) == events[n]
+    assert [(n, resolved(r, ev)) for n, ev in r.events(150, 1420)] == list(enumerate(events))[150:1420]
+    assert [resolved(r, ev) for ev in r] == events
+    r.close()
+    assert _read_ahead_thread() is None  # ended before the file was closed
+
+
+def test_read_ahead_raises_at_the_damaged_chunk_as_reading_it_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traces.reader
+
+    monkeypatch.setattr(traces.reader, "AHEAD_MIN", 0)
+    path = tmp_path / "t.scribe"
+    write_sample(path, 700, chunk_events=50)
+    with TraceReader(path) as r:
+        off, first, count = r.chunk_info(5)
+    data = bytearray(path.read_bytes())
+    data[off + F.RECORD_HEADER_SIZE + 20] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with TraceReader(path) as r:
+        r.read_ahead()
+        got = []
+        with pytest.raises(TraceError, match="chunk 5"):
+            for ev in r:
+                got.append(ev)
+        assert len(got) == first
+        assert r[first + count] is not None  # the chunks after it still read
+        with pytest.raises(TraceError, match="chunk 5"):
+            r[first]
+
+
 def test_damaged_footer_falls_back_to_walking(tmp_path: Path) -> None:
     path = tmp_path / "t.scribe"
     events = write_sample(path, 300, chunk_events=50)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import bisect
 import os
+import signal
 import stat
+import threading
 import zlib
 from collections import OrderedDict
 from itertools import count
@@ -32,6 +34,131 @@ from traces.events import BlobRef, Header, ProcessInfo
 from traces.proctable import ProcessTable
 
 _CACHE_CHUNKS = 8
+# Signals the read-ahead thread leaves unblocked: the faults of its own
+# instructions (a thread started where the tracer traps the time-stamp
+# counter inherits the trap, virt/notsc.py; traces/writer.py does the same).
+_FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+
+
+# How far the read-ahead thread goes: replay's lookahead takes chunks in
+# bursts (a process whose next event is far ahead), a few MiB apart.
+AHEAD_CHUNKS = 8
+AHEAD_BYTES = 16 << 20
+# Only chunks of this many bytes or more (decompressed) are read ahead: a
+# smaller one (cut by the writer's 50 ms timer) decompresses in less time
+# than the GIL takes to go to the other thread and back. Chunks this large
+# hold what pipes carried (the pipeline's and tar-gzip's, 1 MiB each);
+# sqlite3's, make's and Python's are 50-250 KiB, and sqlite3's replay took
+# 1.1x as long with all of them read ahead.
+AHEAD_MIN = 512 << 10
+
+
+class _ReadAhead:
+    """A thread that reads and decompresses the chunks after the one last read.
+
+    Why: replay's tracer thread shares its CPU with the program, and a
+    chunk's pread and zstd cost it ~1.5 ms a MiB (a shell pipeline's trace
+    holds 20 MiB of what its pipes carried), while the other CPU idles.
+    Both release the GIL, so this thread takes it only to start and to hand
+    a payload over: a few times a chunk, not once a blob, which is what
+    made decoding blobs ahead cost more than it saved (benchmarks/RESULTS.md).
+    Decoding a payload into events (msgpack, holding the GIL) stays with
+    the caller. It keeps up to AHEAD_CHUNKS payloads, AHEAD_BYTES in all:
+    replay's lookahead takes chunks in bursts, faster than one at a time
+    could be read when asked for.
+    """
+
+    def __init__(self, reader: TraceReader, cpus: set[int] | None, sizes: list[int]) -> None:
+        self._reader = reader
+        self._nchunks = len(reader._offsets)
+        self._sizes = sizes  # each chunk's record size (one pread), 0 for those left to the caller
+        self._dctx = zstandard.ZstdDecompressor()  # a decompressor is not shared between threads
+        self._cv = threading.Condition()
+        self._next = 0  # the next chunk to read
+        self._busy: int | None = None  # being read
+        self._have: dict[int, bytes | TraceError] = {}
+        self._have_bytes = 0
+        self._stop = False
+        self._cpus = cpus
+        self.served = 0  # chunks handed over (tests, profiling)
+        self._thread = threading.Thread(target=self._loop, name="scribe-trace-read-ahead", daemon=True)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
+        try:
+            self._thread.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def take(self, i: int) -> bytes | None:
+        """Chunk i's payload if this thread has it or is reading it (waits
+        for that), else None: the caller reads it itself, and this thread
+        goes on after it. A damaged chunk raises here, as reading it would."""
+        if not self._sizes[i]:
+            return None  # not one this thread reads
+        with self._cv:
+            while self._busy == i:
+                self._cv.wait()
+            got = self._have.pop(i, None)
+            if got is None:  # not in order (or not reached): start again after it
+                self._have.clear()
+                self._have_bytes = 0
+                self._next = i + 1
+            else:
+                self.served += 1
+                if type(got) is bytes:
+                    self._have_bytes -= len(got)
+                if self._have and min(self._have) < i:  # skipped over: not wanted any more
+                    for k in [k for k in self._have if k < i]:
+                        v = self._have.pop(k)
+                        if type(v) is bytes:
+                            self._have_bytes -= len(v)
+            self._cv.notify_all()
+        if isinstance(got, TraceError):
+            raise got
+        return got
+
+    def _room(self) -> bool:
+        sizes, n = self._sizes, self._next
+        while n < self._nchunks and not sizes[n]:
+            n += 1  # left to the caller
+        self._next = n
+        return n < self._nchunks and len(self._have) < AHEAD_CHUNKS and self._have_bytes < AHEAD_BYTES
+
+    def _loop(self) -> None:
+        if self._cpus:
+            try:
+                os.sched_setaffinity(0, self._cpus)
+            except OSError:
+                pass
+        cv = self._cv
+        while True:
+            with cv:
+                while not self._room() and not self._stop:
+                    cv.wait()
+                if self._stop:
+                    return
+                i = self._next
+                self._next = i + 1
+                self._busy = i
+            try:
+                out: bytes | TraceError = self._reader._chunk_payload(i, self._dctx, self._sizes[i])
+            except TraceError as exc:
+                out = exc
+            except Exception as exc:  # noqa: BLE001 - handed to the reader's thread, as a TraceError
+                out = TraceError(f"cannot read chunk {i}: {exc}")
+            with cv:
+                self._busy = None
+                if self._next > i:  # not taken back behind it meanwhile (a jump)
+                    self._have[i] = out
+                    if type(out) is bytes:
+                        self._have_bytes += len(out)
+                cv.notify_all()
+
+    def stop(self) -> None:
+        """End the thread (before the file it reads is closed)."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify_all()
+        self._thread.join()
 
 
 def _header_from(d: Any) -> Header:
@@ -90,6 +217,7 @@ class TraceReader:
             raise TraceError(f"{self.path} is not a regular file")
         self._size = st.st_size
         self._cache: OrderedDict[int, list[Any]] = OrderedDict()
+        self._ahead: _ReadAhead | None = None
         self._table: ProcessTable | None = None
         self._footer: dict[str, Any] | None = None
         self.damage: str | None = None  # why the trace is incomplete, if it is
@@ -242,10 +370,11 @@ class TraceReader:
         if self.damage is None:
             self.damage = stop_reason or "no footer: the recorder did not finish"
 
-    def _decompress(self, frame: bytes, raw_len: int, limit: int, what: str) -> bytes:
+    def _decompress(self, frame: bytes, raw_len: int, limit: int, what: str,
+                    dctx: zstandard.ZstdDecompressor | None = None) -> bytes:
         F.check_frame(frame, raw_len, limit, what)
         try:
-            out = self._dctx.decompress(frame)
+            out = (dctx or self._dctx).decompress(frame)
         except zstandard.ZstdError as exc:
             raise TraceError(f"corrupt {what}: {str(exc).splitlines()[0] if str(exc) else 'zstd error'}") from None
         if len(out) != raw_len:
@@ -263,22 +392,55 @@ class TraceReader:
         """(file offset, first event number, event count) of chunk i."""
         return self._offsets[i], self._firsts[i], self._counts[i]
 
-    def _read_chunk(self, i: int) -> list[Any]:
-        """Decode chunk i (uncached)."""
+    def _chunk_what(self, i: int) -> str:
+        first, count = self._firsts[i], self._counts[i]
+        return f"chunk {i} (events {first}-{first + count - 1})"
+
+    def _chunk_payload(self, i: int, dctx: zstandard.ZstdDecompressor | None = None,
+                       size: int = 0) -> bytes:
+        """Chunk i read and decompressed, not decoded (the read-ahead thread's
+        part). size: the record's size, if known, to read it in one pread."""
         off, first, count = self._offsets[i], self._firsts[i], self._counts[i]
-        head = self._pread(F.RECORD_HEADER_SIZE, off)
+        whole = self._pread(size, off) if size > F.RECORD_HEADER_SIZE else b""
+        head = whole[:F.RECORD_HEADER_SIZE] if whole else self._pread(F.RECORD_HEADER_SIZE, off)
         tag, plen, raw, a, b = F.unpack_record_header(head, off)
         if tag != F.TAG_CHUNK or a != first or b != count:
             raise TraceError(f"chunk index points at a wrong record (offset {off})")
         if off + F.RECORD_HEADER_SIZE + plen > self._size:
-            raise TraceError(f"trace truncated inside chunk {i} (events {first}-{first + count - 1})")
-        frame = self._pread(plen, off + F.RECORD_HEADER_SIZE)
-        what = f"chunk {i} (events {first}-{first + count - 1})"
-        payload = self._decompress(frame, raw, F.MAX_CHUNK_RAW, what)
+            raise TraceError(f"trace truncated inside {self._chunk_what(i)}")
+        if len(whole) == F.RECORD_HEADER_SIZE + plen:
+            frame = whole[F.RECORD_HEADER_SIZE:]
+        else:
+            frame = self._pread(plen, off + F.RECORD_HEADER_SIZE)
+        return self._decompress(frame, raw, F.MAX_CHUNK_RAW, self._chunk_what(i), dctx)
+
+    def _read_chunk(self, i: int) -> list[Any]:
+        """Decode chunk i (uncached)."""
+        ahead = self._ahead
+        payload = ahead.take(i) if ahead is not None else None
+        if payload is None:
+            payload = self._chunk_payload(i)
         try:
-            return decode_chunk(payload, count)
+            return decode_chunk(payload, self._counts[i])
         except TraceError as exc:
-            raise TraceError(f"{what}: {exc}") from None
+            raise TraceError(f"{self._chunk_what(i)}: {exc}") from None
+
+    def read_ahead(self, cpus: set[int] | None = None) -> None:
+        """From now on, read and decompress the next chunks on a thread of
+        its own (on `cpus`, if given) while the caller decodes: for a reader
+        that goes through the events in order beside other work on its CPU
+        (replay). close() ends the thread."""
+        if self._ahead is not None or self._fd < 0:
+            return
+        sizes = []
+        for off in self._offsets:  # a pread of each chunk's header: ~5 µs each
+            try:
+                _, plen, raw, _, _ = F.unpack_record_header(self._pread(F.RECORD_HEADER_SIZE, off), off)
+            except TraceError:
+                raw = 0  # damaged: reading it in order says so
+            sizes.append(F.RECORD_HEADER_SIZE + plen if raw >= AHEAD_MIN else 0)
+        if sum(1 for x in sizes if x) > 1:
+            self._ahead = _ReadAhead(self, cpus, sizes)
 
     def _chunk(self, i: int) -> list[Any]:
         """Decode chunk i through a small LRU cache (random access stays local)."""
@@ -420,6 +582,9 @@ class TraceReader:
 
     def close(self) -> None:
         """Release the file."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.stop()  # before the fd it reads from is closed (or reused)
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
