@@ -462,6 +462,51 @@ def test_read_ahead_raises_at_the_damaged_chunk_as_reading_it_would(tmp_path: Pa
             r[first]
 
 
+def _blob_trace(path: Path, n: int) -> list[bytes]:
+    """n events, each reading a blob of its own (a program reading a file)."""
+    contents = [(b"%06d " % i) * 900 + os.urandom(300) for i in range(n)]
+    with TraceWriter(path, HEADER, chunk_events=20) as w:
+        for i, data in enumerate(contents):
+            w.append(Syscall(1, 0, (3, 0x1000, len(data), 0, 0, 0), len(data), ((0x1000, data),), (), 0, 10 + i))
+    return contents
+
+
+def test_read_ahead_hands_over_the_blobs_before_each_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traces.reader
+
+    monkeypatch.setattr(traces.reader, "AHEAD_GAP_MIN", 0)
+    path = tmp_path / "t.scribe"
+    contents = _blob_trace(path, 300)
+    r = TraceReader(path)
+    r.read_ahead()
+    assert [r.data(ev.writes[0][1]) for ev in r] == contents
+    assert r._ahead is not None and r._ahead.served_blobs > len(contents) // 2
+    assert r.data(r[7].writes[0][1]) == contents[7]  # taken once: read again from the file
+    r.close()
+
+
+def test_read_ahead_leaves_a_damaged_blob_to_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traces.reader
+
+    monkeypatch.setattr(traces.reader, "AHEAD_GAP_MIN", 0)
+    path = tmp_path / "t.scribe"
+    contents = _blob_trace(path, 100)
+    with TraceReader(path) as r:
+        ref = r[50].writes[0][1]
+        off = r._blobs[ref.digest]
+    raw = bytearray(path.read_bytes())
+    raw[off + F.RECORD_HEADER_SIZE + 32 + 20] ^= 0x55
+    path.write_bytes(bytes(raw))
+    with TraceReader(path) as r:
+        r.read_ahead()
+        for i, ev in enumerate(r):
+            if i == 50:
+                with pytest.raises(TraceError, match="corrupt"):
+                    r.data(ev.writes[0][1])
+            else:
+                assert r.data(ev.writes[0][1]) == contents[i]
+
+
 def test_damaged_footer_falls_back_to_walking(tmp_path: Path) -> None:
     path = tmp_path / "t.scribe"
     events = write_sample(path, 300, chunk_events=50)

@@ -19,9 +19,10 @@ import bisect
 import os
 import signal
 import stat
+import struct
 import threading
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from itertools import count
 from typing import Any, Iterator
 
@@ -44,43 +45,67 @@ _FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 # bursts (a process whose next event is far ahead), a few MiB apart.
 AHEAD_CHUNKS = 8
 AHEAD_BYTES = 16 << 20
-# Only chunks of this many bytes or more (decompressed) are read ahead: a
-# smaller one (cut by the writer's 50 ms timer) decompresses in less time
-# than the GIL takes to go to the other thread and back. Chunks this large
-# hold what pipes carried (the pipeline's and tar-gzip's, 1 MiB each);
-# sqlite3's, make's and Python's are 50-250 KiB, and sqlite3's replay took
-# 1.1x as long with all of them read ahead.
+# Only chunks of this many bytes or more (decompressed) are read ahead for
+# themselves: a smaller one (cut by the writer's 50 ms timer) decompresses
+# in less time than the GIL takes to go to the other thread and back.
+# Chunks this large hold what pipes carried (the pipeline's and tar-gzip's,
+# 1 MiB each); sqlite3's, make's and Python's are 50-250 KiB, and sqlite3's
+# replay took 1.1x as long with all of them read ahead.
 AHEAD_MIN = 512 << 10
+# The blobs stored just before a chunk (the writer queues an event's blobs
+# before the chunk holding it) are read ahead with it when they take this
+# many bytes or more, and at most AHEAD_GAP_MAX; each one of at most
+# AHEAD_BLOB_MAX; AHEAD_BLOB_BYTES of them kept (oldest dropped first: a
+# blob replay never asks for, a library it maps from this machine's file).
+AHEAD_GAP_MIN = 32 << 10
+AHEAD_GAP_MAX = 8 << 20
+AHEAD_BLOB_MAX = 1 << 20
+AHEAD_BLOB_BYTES = 32 << 20
 
 
 class _ReadAhead:
-    """A thread that reads and decompresses the chunks after the one last read.
+    """A thread that reads and decompresses the chunks after the one last
+    read, and the blobs stored before them.
 
-    Why: replay's tracer thread shares its CPU with the program, and a
-    chunk's pread and zstd cost it ~1.5 ms a MiB (a shell pipeline's trace
-    holds 20 MiB of what its pipes carried), while the other CPU idles.
-    Both release the GIL, so this thread takes it only to start and to hand
-    a payload over: a few times a chunk, not once a blob, which is what
-    made decoding blobs ahead cost more than it saved (benchmarks/RESULTS.md).
-    Decoding a payload into events (msgpack, holding the GIL) stays with
-    the caller. It keeps up to AHEAD_CHUNKS payloads, AHEAD_BYTES in all:
-    replay's lookahead takes chunks in bursts, faster than one at a time
-    could be read when asked for.
+    Why: replay's tracer thread shares its CPU with the program, and zstd
+    costs it ~1.5 ms a MiB of a chunk (a shell pipeline's trace holds 20 MiB
+    of what its pipes carried) and 15-20 µs a file read's blob (sqlite3's
+    replay: 3,800 of them, 0.19 s), while the other CPU idles. The pread and
+    zstd release the GIL, so this thread takes it only to start, to find the
+    blobs' frames and to hand over: a few times a chunk, not once a blob,
+    which is what made decoding blobs ahead one by one cost more than it
+    saved (benchmarks/RESULTS.md); the blobs before a chunk are decompressed
+    in one call. Decoding a chunk into events (msgpack, holding the GIL)
+    stays with the caller. Up to AHEAD_CHUNKS chunks are kept, AHEAD_BYTES
+    in all: replay's lookahead takes chunks in bursts, faster than one at a
+    time could be read when asked for.
     """
 
-    def __init__(self, reader: TraceReader, cpus: set[int] | None, sizes: list[int]) -> None:
+    def __init__(self, reader: TraceReader, cpus: set[int] | None,
+                 spans: list[tuple[int, int, int] | None]) -> None:
         self._reader = reader
         self._nchunks = len(reader._offsets)
-        self._sizes = sizes  # each chunk's record size (one pread), 0 for those left to the caller
+        # chunk i -> (file offset, length, blob bytes before the chunk) to
+        # read in one pread, or None: left to the caller
+        self._spans = spans
         self._dctx = zstandard.ZstdDecompressor()  # a decompressor is not shared between threads
-        self._cv = threading.Condition()
+        self._cv = threading.Condition(threading.Lock())
         self._next = 0  # the next chunk to read
         self._busy: int | None = None  # being read
         self._have: dict[int, bytes | TraceError] = {}
         self._have_bytes = 0
+        # digest -> (decompressed segments, index, size, frame has a checksum)
+        self._blobs: dict[bytes, tuple[Any, int, int, bool]] = {}
+        self._blob_groups: deque[list[bytes]] = deque()  # in the order read: the oldest dropped first
+        # Bytes of them kept = _blobs_in - _blobs_taken - _blobs_dropped, each
+        # counter written by one thread: take_blob() takes no lock (a dict's
+        # pop is atomic), as the tracer thread waiting for a lock or the GIL
+        # costs it more than reading the blob itself would (~20 µs here).
+        self._blobs_in = self._blobs_taken = self._blobs_dropped = 0
         self._stop = False
         self._cpus = cpus
         self.served = 0  # chunks handed over (tests, profiling)
+        self.served_blobs = 0
         self._thread = threading.Thread(target=self._loop, name="scribe-trace-read-ahead", daemon=True)
         old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
         try:
@@ -92,7 +117,7 @@ class _ReadAhead:
         """Chunk i's payload if this thread has it or is reading it (waits
         for that), else None: the caller reads it itself, and this thread
         goes on after it. A damaged chunk raises here, as reading it would."""
-        if not self._sizes[i]:
+        if self._spans[i] is None:
             return None  # not one this thread reads
         with self._cv:
             while self._busy == i:
@@ -116,9 +141,23 @@ class _ReadAhead:
             raise got
         return got
 
+    def take_blob(self, ref: BlobRef) -> bytes | None:
+        """The blob's bytes if this thread has them (checked as
+        TraceReader.blob checks them), else None."""
+        got = self._blobs.pop(ref.digest, None)
+        if got is None:
+            return None
+        segments, k, size, checked = got
+        self._blobs_taken += size
+        data: bytes = segments[k].tobytes()
+        if size != ref.size or len(data) != size or not checked and blob_digest(data) != ref.digest:
+            return None  # read it from the file, which says what is wrong
+        self.served_blobs += 1
+        return data
+
     def _room(self) -> bool:
-        sizes, n = self._sizes, self._next
-        while n < self._nchunks and not sizes[n]:
+        spans, n = self._spans, self._next
+        while n < self._nchunks and spans[n] is None:
             n += 1  # left to the caller
         self._next = n
         return n < self._nchunks and len(self._have) < AHEAD_CHUNKS and self._have_bytes < AHEAD_BYTES
@@ -139,8 +178,14 @@ class _ReadAhead:
                 i = self._next
                 self._next = i + 1
                 self._busy = i
+            span = self._spans[i]
+            assert span is not None
+            start, length, gap = span
+            out: bytes | TraceError
             try:
-                out: bytes | TraceError = self._reader._chunk_payload(i, self._dctx, self._sizes[i])
+                whole = self._reader._pread(length, start)
+                self._read_blobs(whole, start, gap)
+                out = self._reader._chunk_payload(i, self._dctx, whole[gap:])
             except TraceError as exc:
                 out = exc
             except Exception as exc:  # noqa: BLE001 - handed to the reader's thread, as a TraceError
@@ -152,6 +197,50 @@ class _ReadAhead:
                     if type(out) is bytes:
                         self._have_bytes += len(out)
                 cv.notify_all()
+
+    def _read_blobs(self, buf: bytes, start: int, gap: int) -> None:
+        """Decompress, in one call, the blobs in buf[:gap] (records as
+        written, from file offset start). A record it cannot make sense of
+        ends the walk: what is damaged is left for TraceReader.blob to say."""
+        frames: list[memoryview] = []
+        digests: list[bytes] = []
+        sizes: list[int] = []
+        view = memoryview(buf)
+        pos, H = 0, F.RECORD_HEADER_SIZE
+        while pos + H <= gap:
+            try:
+                tag, plen, _, size, _ = F.unpack_record_header(buf[pos:pos + H], start + pos)
+            except TraceError:
+                break
+            end = pos + H + plen
+            if end > gap:
+                break
+            if tag == F.TAG_BLOB and plen > 32 + 4 and size <= AHEAD_BLOB_MAX:
+                digests.append(buf[pos + H:pos + H + 32])
+                frames.append(view[pos + H + 32:end])
+                sizes.append(size)
+            pos = end
+        if not frames:
+            return
+        try:
+            segments = self._dctx.multi_decompress_to_buffer(
+                frames, decompressed_sizes=struct.pack(f"={len(sizes)}Q", *sizes))
+        except zstandard.ZstdError:
+            return  # one of them is damaged: each is read alone when asked for
+        group = []
+        blobs = self._blobs
+        for k, digest in enumerate(digests):
+            if digest not in blobs:
+                blobs[digest] = (segments, k, sizes[k], bool(frames[k][4] & 0x04))
+                self._blobs_in += sizes[k]
+                group.append(digest)
+        self._blob_groups.append(group)
+        while (self._blobs_in - self._blobs_taken - self._blobs_dropped > AHEAD_BLOB_BYTES
+               and len(self._blob_groups) > 1):
+            for digest in self._blob_groups.popleft():
+                got = blobs.pop(digest, None)
+                if got is not None:
+                    self._blobs_dropped += got[2]
 
     def stop(self) -> None:
         """End the thread (before the file it reads is closed)."""
@@ -397,18 +486,17 @@ class TraceReader:
         return f"chunk {i} (events {first}-{first + count - 1})"
 
     def _chunk_payload(self, i: int, dctx: zstandard.ZstdDecompressor | None = None,
-                       size: int = 0) -> bytes:
+                       whole: bytes | None = None) -> bytes:
         """Chunk i read and decompressed, not decoded (the read-ahead thread's
-        part). size: the record's size, if known, to read it in one pread."""
+        part). whole: the record's bytes, if read already."""
         off, first, count = self._offsets[i], self._firsts[i], self._counts[i]
-        whole = self._pread(size, off) if size > F.RECORD_HEADER_SIZE else b""
         head = whole[:F.RECORD_HEADER_SIZE] if whole else self._pread(F.RECORD_HEADER_SIZE, off)
         tag, plen, raw, a, b = F.unpack_record_header(head, off)
         if tag != F.TAG_CHUNK or a != first or b != count:
             raise TraceError(f"chunk index points at a wrong record (offset {off})")
         if off + F.RECORD_HEADER_SIZE + plen > self._size:
             raise TraceError(f"trace truncated inside {self._chunk_what(i)}")
-        if len(whole) == F.RECORD_HEADER_SIZE + plen:
+        if whole is not None and len(whole) == F.RECORD_HEADER_SIZE + plen:
             frame = whole[F.RECORD_HEADER_SIZE:]
         else:
             frame = self._pread(plen, off + F.RECORD_HEADER_SIZE)
@@ -432,15 +520,21 @@ class TraceReader:
         (replay). close() ends the thread."""
         if self._ahead is not None or self._fd < 0:
             return
-        sizes = []
+        spans: list[tuple[int, int, int] | None] = []
+        prev_end = self._data_start
         for off in self._offsets:  # a pread of each chunk's header: ~5 µs each
             try:
                 _, plen, raw, _, _ = F.unpack_record_header(self._pread(F.RECORD_HEADER_SIZE, off), off)
-            except TraceError:
-                raw = 0  # damaged: reading it in order says so
-            sizes.append(F.RECORD_HEADER_SIZE + plen if raw >= AHEAD_MIN else 0)
-        if sum(1 for x in sizes if x) > 1:
-            self._ahead = _ReadAhead(self, cpus, sizes)
+            except TraceError:  # damaged: reading it in order says so
+                spans.append(None)
+                prev_end = off + F.RECORD_HEADER_SIZE
+                continue
+            size = F.RECORD_HEADER_SIZE + plen
+            gap = off - prev_end if AHEAD_GAP_MIN <= off - prev_end <= AHEAD_GAP_MAX else 0
+            spans.append((off - gap, gap + size, gap) if raw >= AHEAD_MIN or gap else None)
+            prev_end = off + size
+        if sum(1 for x in spans if x) > 1:
+            self._ahead = _ReadAhead(self, cpus, spans)
 
     def _chunk(self, i: int) -> list[Any]:
         """Decode chunk i through a small LRU cache (random access stays local)."""
@@ -546,6 +640,10 @@ class TraceReader:
 
     def blob(self, ref: BlobRef) -> bytes:
         """The content a BlobRef names; TraceError if it is missing or damaged."""
+        if self._ahead is not None:
+            got = self._ahead.take_blob(ref)
+            if got is not None:
+                return got
         off = self._blobs.get(ref.digest)
         if off is None:
             raise TraceError(f"blob {ref.digest[:6].hex()} is not in the trace")
