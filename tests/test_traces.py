@@ -485,6 +485,25 @@ def test_read_ahead_hands_over_the_blobs_before_each_chunk(tmp_path: Path, monke
     r.close()
 
 
+def test_read_ahead_keeps_a_bounded_amount_of_blobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blobs read ahead and never asked for (a library replay maps from this
+    machine's file) are dropped, the oldest gaps first."""
+    import traces.reader
+
+    monkeypatch.setattr(traces.reader, "AHEAD_GAP_MIN", 0)
+    monkeypatch.setattr(traces.reader, "AHEAD_BLOB_BYTES", 200_000)
+    path = tmp_path / "t.scribe"
+    contents = _blob_trace(path, 300)  # 300 blobs of ~6 KB, 20 a chunk: ~120 KB a gap
+    r = TraceReader(path)
+    r.read_ahead()
+    assert len(list(r)) == len(contents)  # events only: no blob asked for
+    ahead = r._ahead
+    assert ahead is not None
+    r.close()  # the thread has read every gap it was going to
+    assert len(ahead._blob_groups) <= 2 and ahead._blob_kept <= 200_000 + 130_000
+    assert sum(len(g) for g, _ in ahead._blob_groups) == len(ahead._blobs) < 50
+
+
 def test_read_ahead_leaves_a_damaged_blob_to_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import traces.reader
 

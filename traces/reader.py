@@ -96,12 +96,16 @@ class _ReadAhead:
         self._have_bytes = 0
         # digest -> (decompressed segments, index, size, frame has a checksum)
         self._blobs: dict[bytes, tuple[Any, int, int, bool]] = {}
-        self._blob_groups: deque[list[bytes]] = deque()  # in the order read: the oldest dropped first
-        # Bytes of them kept = _blobs_in - _blobs_taken - _blobs_dropped, each
-        # counter written by one thread: take_blob() takes no lock (a dict's
-        # pop is atomic), as the tracer thread waiting for a lock or the GIL
-        # costs it more than reading the blob itself would (~20 µs here).
-        self._blobs_in = self._blobs_taken = self._blobs_dropped = 0
+        # (digests, bytes) of each gap's blobs, in the order read. The
+        # decompressed bytes of a gap are one buffer, freed once none of its
+        # blobs is kept: a group counts whole until it is dropped (the
+        # oldest first), so AHEAD_BLOB_BYTES bounds the memory, not just the
+        # blobs not asked for yet. Only this thread writes these; take_blob()
+        # takes no lock (a dict's pop is atomic), as the tracer thread
+        # waiting for a lock or the GIL costs it more than reading the blob
+        # itself would (~20 µs here).
+        self._blob_groups: deque[tuple[list[bytes], int]] = deque()
+        self._blob_kept = 0
         self._stop = False
         self._cpus = cpus
         self.served = 0  # chunks handed over (tests, profiling)
@@ -148,7 +152,6 @@ class _ReadAhead:
         if got is None:
             return None
         segments, k, size, checked = got
-        self._blobs_taken += size
         data: bytes = segments[k].tobytes()
         if size != ref.size or len(data) != size or not checked and blob_digest(data) != ref.digest:
             return None  # read it from the file, which says what is wrong
@@ -232,15 +235,15 @@ class _ReadAhead:
         for k, digest in enumerate(digests):
             if digest not in blobs:
                 blobs[digest] = (segments, k, sizes[k], bool(frames[k][4] & 0x04))
-                self._blobs_in += sizes[k]
                 group.append(digest)
-        self._blob_groups.append(group)
-        while (self._blobs_in - self._blobs_taken - self._blobs_dropped > AHEAD_BLOB_BYTES
-               and len(self._blob_groups) > 1):
-            for digest in self._blob_groups.popleft():
-                got = blobs.pop(digest, None)
-                if got is not None:
-                    self._blobs_dropped += got[2]
+        total = sum(sizes)
+        self._blob_groups.append((group, total))
+        self._blob_kept += total
+        while self._blob_kept > AHEAD_BLOB_BYTES and len(self._blob_groups) > 1:
+            old, size = self._blob_groups.popleft()
+            self._blob_kept -= size
+            for digest in old:
+                blobs.pop(digest, None)
 
     def stop(self) -> None:
         """End the thread (before the file it reads is closed)."""
