@@ -24,11 +24,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def resolve_trace(arg: str | None) -> str:
-    from scribe import tracedir
-    from traces import TraceError
-
     if arg:
         return arg
+    from scribe import tracedir  # (pathlib: only where the directory is used)
+    from traces import TraceError
+
     latest = tracedir.latest()
     if latest is None:
         raise TraceError(f"no trace given and no latest trace in {tracedir.trace_dir()}")

@@ -32,7 +32,6 @@ import collections
 import errno
 import hashlib
 import os
-import secrets
 import signal as _signal
 import string
 import struct
@@ -44,7 +43,6 @@ from scribe import domains, fdtable
 from scribe.hostcache import DigestCache
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version, is_sync_fault
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
-from virt import decode
 from virt import ptrace_api as P
 from virt import syscalls as S
 from virt import timepage as TP
@@ -151,7 +149,7 @@ class _Live:
         self.args = t.args
 
     def __str__(self) -> str:
-        return decode.format_syscall(self.nr, self.args, 0).rsplit(" = ", 1)[0]
+        return syscall_text(self.nr, self.args, 0).rsplit(" = ", 1)[0]
 
     def __add__(self, other: str) -> str:
         return str(self) + other
@@ -178,10 +176,20 @@ class EndOfTrace(ReplayError):
     code = 7
 
 
+def syscall_text(nr: int, args: Any, result: int) -> str:
+    """strace-like text of a call, for messages. virt.decode (ipaddress, the
+    flag tables: ~2 ms) is imported when a message needs it, not at each start."""
+    from virt import decode
+
+    return decode.format_syscall(nr, args, result)
+
+
 def describe(ev: Any) -> str:
     if isinstance(ev, Syscall):
-        return decode.format_syscall(ev.nr, ev.args, ev.result)
+        return syscall_text(ev.nr, ev.args, ev.result)
     try:
+        from virt import decode
+
         return decode.format_event(ev)
     except Exception:
         return type(ev).__name__
@@ -865,7 +873,7 @@ class Replayer(Vee):
             self.park(t, far)
             return
         if item is None:
-            raise self.end_of_trace(t, decode.format_syscall(t.nr, t.args, t.result))
+            raise self.end_of_trace(t, syscall_text(t.nr, t.args, t.result))
         self._exit_checked(t, *item)
 
         def go(n2: int, ev2: Any) -> None:
@@ -876,7 +884,7 @@ class Replayer(Vee):
     def _exit_checked(self, t: Tracee, n: int, ev: Any) -> None:
         """The live exit matches the recorded one: take its result."""
         if not isinstance(ev, Syscall) or ev.nr != t.nr:
-            raise Divergence(n, t.vtid, describe(ev), decode.format_syscall(t.nr, t.args, t.result))
+            raise Divergence(n, t.vtid, describe(ev), syscall_text(t.nr, t.args, t.result))
         res = t.result
         if t.nr in ADDRESS_CALLS and res != ev.result and not (t.nr == MMAP and ev.result < 0):
             raise Divergence(n, t.vtid, describe(ev),
@@ -1335,6 +1343,8 @@ class Replayer(Vee):
             room = want - len(base) - 1
             if room < 1:
                 continue
+            import secrets  # (rare: ~3 ms of every replay's start otherwise)
+
             for _ in range(20):
                 name = "".join(secrets.choice(alphabet) for _ in range(room))
                 path = f"{base}/{name}"

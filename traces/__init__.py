@@ -1,9 +1,8 @@
 """The scribe trace file format: writer, reader, index and recovery.
 
 Importing `traces` is cheap (the CLI imports `traces.errors` on every run):
-everything but TraceError loads on first use -- the event dataclasses
-(~8 ms of dataclass construction) and the writer and reader, which need
-zstandard and msgpack.  The format itself is described in traces/FORMAT.md.
+everything but TraceError loads on first use -- the event classes and the
+writer and reader, which need zstandard and msgpack.  The format itself is described in traces/FORMAT.md.
 """
 
 from __future__ import annotations

@@ -62,7 +62,6 @@ This module must stay pure (no ptrace): the TUI imports it.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from virt.memory import Memory, MemoryReadError
@@ -86,23 +85,54 @@ ALL_CLASSES = frozenset({
 MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class Arg:
+class _Frozen:
+    """Immutable, compared and hashed by its fields (`__slots__`): what a
+    frozen dataclass gives, written out, as `dataclasses` costs every scribe
+    start ~10 ms of imports (inspect) and ~0.7 ms a class (traces/events.py)."""
+
+    __slots__ = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, k) for k in self.__slots__)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+
+
+class Arg(_Frozen):
     """One syscall argument: its name and kind (see syscall_table's doc).
 
     ``param`` is the flag set (``kind == "flags"`` / ``"enum"``) or struct
     name (``kind in ("in", "out", "inout")``).
     """
 
+    __slots__ = ("name", "kind", "param")
     name: str
     kind: str
-    param: str = ""
+    param: str
+
+    def __init__(self, name: str, kind: str, param: str = "") -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "kind", kind)
+        set_(self, "param", param)
 
 
-@dataclass(frozen=True, slots=True)
-class SyscallInfo:
+class SyscallInfo(_Frozen):
     """Everything the table says about one syscall number."""
 
+    __slots__ = ("nr", "name", "args", "ret", "classes", "ids", "replay", "fd_ids", "known")
     nr: int
     name: str
     args: tuple[Arg, ...]
@@ -110,8 +140,21 @@ class SyscallInfo:
     classes: frozenset[str]
     ids: bool
     replay: str
-    fd_ids: bool = False
-    known: bool = True
+    fd_ids: bool
+    known: bool
+
+    def __init__(self, nr: int, name: str, args: tuple[Arg, ...], ret: str, classes: frozenset[str],
+                 ids: bool, replay: str, fd_ids: bool = False, known: bool = True) -> None:
+        set_ = object.__setattr__
+        set_(self, "nr", nr)
+        set_(self, "name", name)
+        set_(self, "args", args)
+        set_(self, "ret", ret)
+        set_(self, "classes", classes)
+        set_(self, "ids", ids)
+        set_(self, "replay", replay)
+        set_(self, "fd_ids", fd_ids)
+        set_(self, "known", known)
 
     def arg_index(self, name: str) -> int:
         """Position of the argument called ``name``, or -1."""
