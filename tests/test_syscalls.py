@@ -61,6 +61,20 @@ def test_info_never_fails() -> None:
     assert info(0).name == "read"
 
 
+def test_table_entries_are_immutable_values() -> None:
+    """Compared, hashed and copied as values (a checkpoint deep-copies the
+    replay, which holds them); no field can be changed."""
+    import copy
+
+    read = info(0)
+    assert read == BY_NAME["read"] and hash(read) == hash(BY_NAME["read"]) and read != info(1)
+    assert read.args[0] == syscalls.Arg("fd", read.args[0].kind, read.args[0].param)
+    assert copy.deepcopy({"r": read})["r"] == read and copy.copy(read.args[0]) == read.args[0]
+    with pytest.raises(AttributeError):
+        read.nr = 1  # type: ignore[misc]
+    assert "name='read'" in repr(read)
+
+
 def test_ids() -> None:
     must = ["getpid", "gettid", "getppid", "getpgrp", "getpgid", "getsid", "setsid", "setpgid",
             "kill", "tkill", "tgkill", "wait4", "waitid", "clone", "clone3", "fork", "vfork",

@@ -121,6 +121,23 @@ def test_blobs_stored_once_and_resolved(tmp_path: Path) -> None:
             r.blob(BlobRef(b"\0" * 32, 3))
 
 
+def test_events_are_values_and_blob_refs_immutable() -> None:
+    """What the dataclasses gave: == by fields and class, repr, copies (a
+    checkpoint deep-copies the replay, events and their BlobRefs with it)."""
+    import copy
+
+    ref = BlobRef(b"d" * 32, 5)
+    ev = Syscall(1, 0, (3, 0, 5, 0, 0, 0), 5, ((0x10, ref),), (), 0, 9)
+    assert ev == copy.deepcopy(ev) and ev != Syscall(1, 0, (3, 0, 5, 0, 0, 0), 4, ((0x10, ref),), (), 0, 9)
+    assert Exit(1, 0, 2) != Signal(1, 0, b"", 2) and Exit(1, 0) == Exit(1, 0, 0)
+    assert {ref: 1}[BlobRef(b"d" * 32, 5)] == 1 and copy.deepcopy(ref) == ref
+    with pytest.raises(AttributeError):
+        ref.size = 6  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        hash(ev)  # mutable (time_ns is set as it is appended): not a key
+    assert repr(Exit(2, 256, 7)) == "Exit(tid=2, status=256, time_ns=7)"
+
+
 def test_small_data_stays_inline(tmp_path: Path) -> None:
     path = tmp_path / "t.scribe"
     with TraceWriter(path, HEADER) as w:

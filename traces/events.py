@@ -89,6 +89,12 @@ class BlobRef:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"BlobRef is immutable: cannot set {name}")
 
+    def __copy__(self) -> BlobRef:
+        return self  # immutable: a copy may be the same object (a checkpoint deep-copies the replay)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BlobRef:
+        return self
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not BlobRef:
             return NotImplemented

@@ -98,6 +98,12 @@ class _Frozen:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name}")
 
+    def __copy__(self) -> Any:
+        return self  # immutable all the way down: a copy may be the same object
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self  # (a checkpoint deep-copies the replay, which holds these)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
