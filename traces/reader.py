@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import signal
 import stat
 import struct
 import threading
@@ -29,16 +28,13 @@ from typing import Any, Iterator
 import zstandard
 
 from traces import format as F
+from traces import threads
 from traces.codec import blob_digest, decode_chunk, unpack
 from traces.errors import TraceError
 from traces.events import BlobRef, Header, ProcessInfo
 from traces.proctable import ProcessTable
 
 _CACHE_CHUNKS = 8
-# Signals the read-ahead thread leaves unblocked: the faults of its own
-# instructions (a thread started where the tracer traps the time-stamp
-# counter inherits the trap, virt/notsc.py; traces/writer.py does the same).
-_FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 
 
 # How far the read-ahead thread goes: replay's lookahead takes chunks in
@@ -110,12 +106,7 @@ class _ReadAhead:
         self._cpus = cpus
         self.served = 0  # chunks handed over (tests, profiling)
         self.served_blobs = 0
-        self._thread = threading.Thread(target=self._loop, name="scribe-trace-read-ahead", daemon=True)
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
-        try:
-            self._thread.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self._thread = threads.start(self._loop, "scribe-trace-read-ahead")  # signals blocked but faults
 
     def take(self, i: int) -> bytes | None:
         """Chunk i's payload if this thread has it or is reading it (waits
@@ -166,11 +157,7 @@ class _ReadAhead:
         return n < self._nchunks and len(self._have) < AHEAD_CHUNKS and self._have_bytes < AHEAD_BYTES
 
     def _loop(self) -> None:
-        if self._cpus:
-            try:
-                os.sched_setaffinity(0, self._cpus)
-            except OSError:
-                pass
+        threads.move_to(self._cpus)
         cv = self._cv
         while True:
             with cv:

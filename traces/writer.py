@@ -28,7 +28,6 @@ from __future__ import annotations
 import collections
 import itertools
 import os
-import signal
 import threading
 import time
 from typing import Any
@@ -37,12 +36,12 @@ import msgpack
 import zstandard
 
 from traces import format as F
+from traces import threads
 from traces.codec import Encoder, blob_digest, pack_chunk
 from traces.errors import TraceError
 from traces.events import BlobRef, Exec, Exit, Spawn, Syscall
 from traces.proctable import ProcessTable
 
-_FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 
 #: content (blobs, chunks of events) that may wait for the writer thread before append() waits too.
 MAX_QUEUED = 64 << 20
@@ -307,22 +306,10 @@ class TraceWriter:
             self._cv.wait()
 
     def _start_timer(self) -> None:
-        # The thread is born with every signal blocked (it inherits the mask
-        # at creation): a process-directed signal must reach the thread that
-        # waits for it. A tracer that blocks SIGCHLD and waits for it with
-        # sigtimedwait lost the wake-up whenever SIGCHLD came while it was
-        # busy: the kernel handed it to this thread, which dropped it (the
-        # default action), and the tracer slept its whole timeout. All but
-        # the faults of its own instructions: started where the tracer runs
-        # with the time-stamp counter trapped (virt/notsc.py), it inherits
-        # the trap, and its clock reads must reach the handler that emulates
-        # them (blocked, the first one would kill the process).
-        self._timer = threading.Thread(target=self._writer_loop, name="scribe-trace-flush", daemon=True)
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _FAULTS)
-        try:
-            self._timer.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        # Signals blocked but faults (traces/threads.py): the tracer waits
+        # for SIGCHLD itself, and the clock reads of a thread started inside
+        # TscOff must reach their handler.
+        self._timer = threads.start(self._writer_loop, "scribe-trace-flush")
 
     def _writer_loop(self) -> None:
         """The writer thread: records in queue order; buffered events at least every 50 ms.
@@ -333,11 +320,7 @@ class TraceWriter:
         it, and a record at a time that was several times per blob (a
         pipeline reading 4 KiB at a time queues thousands).
         """
-        if self.thread_cpus:
-            try:
-                os.sched_setaffinity(0, self.thread_cpus)
-            except OSError:
-                pass
+        threads.move_to(self.thread_cpus)
         cv = self._cv
         while True:
             with cv:
