@@ -28,7 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     from scribe import exitcodes
     from scribe.launch import LaunchError, command_of, finish, resolve, run_traced
     from scribe.recorder import Recorder
-    from traces import TraceError, TraceWriter
+    from traces import TraceError, TraceWriter, threads
     from virt import timepage
     from virt.tracer import Tracer
 
@@ -59,6 +59,7 @@ def handle(args: argparse.Namespace) -> int:
     tracer = Tracer(rec, bind_cpu=not args.no_bind_cpu)
     if tracer.binding is not None and tracer.binding.cpu is not None:
         writer.thread_cpus = set(tracer.binding.original - {tracer.binding.cpu})
+        tracer.binding.helpers = threads.helper_ids  # the writer may move where a tracee computes
     tracer.on_tick = rec.tick
     tracer.tick_wanted = rec.tick_wanted
     status: int | None = None

@@ -40,7 +40,7 @@ def handle(args: argparse.Namespace) -> int:
     from scribe import exitcodes
     from scribe.launch import LaunchError, finish, run_traced
     from scribe.replayer import Divergence, Replayer, ReplayError
-    from traces import TraceReader
+    from traces import TraceReader, threads
     from virt.tracer import Tracer
 
     reader = TraceReader(resolve_trace(args.trace))
@@ -49,6 +49,7 @@ def handle(args: argparse.Namespace) -> int:
     tracer.on_idle = rep.pump
     if tracer.binding is not None and tracer.binding.cpu is not None:
         spare = set(tracer.binding.original - {tracer.binding.cpu})
+        tracer.binding.helpers = threads.helper_ids  # the read-ahead may move where a tracee computes
         if spare:  # the next chunk is decompressed there, beside the program (as record compresses)
             reader.read_ahead(spare)
     try:

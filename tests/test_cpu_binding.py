@@ -111,3 +111,63 @@ def test_status_read_in_pieces_of_any_size():
             if size >= 64:  # a buffer longer than a Cpus line: always translated
                 assert got == want, size
         assert _read_in_pieces(text, 4096, cpus) == want
+
+
+SPIN = "while True: pass"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nowhere to move to")
+def test_placement_moves_a_computing_task_off_an_oversubscribed_cpu_and_back():
+    """Two tasks computing on the tracer's CPU wait for it: one goes to the
+    spare CPUs; a task there that stops computing comes back; a task alone
+    on the CPU (no one waits) stays; a task forked from one away starts home."""
+    import signal
+    import sys
+
+    from virt.cpus import Placement
+
+    cpus = sorted(os.sched_getaffinity(0))
+    home, spare = cpus[0], frozenset(cpus[1:])
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    procs = [helper]
+
+    def spinner() -> subprocess.Popen:
+        p = subprocess.Popen([sys.executable, "-c", SPIN])
+        os.sched_setaffinity(p.pid, {home})
+        procs.append(p)
+        return p
+
+    def look(pl: Placement, tids: list[int]) -> None:
+        time.sleep(0.15)
+        pl.check(time.monotonic_ns(), tids)
+
+    try:
+        pl = Placement(home, spare, lambda: [helper.pid])
+        alone = spinner()
+        look(pl, [alone.pid])  # the first look only takes the counts
+        look(pl, [alone.pid])
+        assert pl.away == set() and os.sched_getaffinity(alone.pid) == {home}
+
+        other = spinner()
+        tids = [alone.pid, other.pid]
+        look(pl, tids)
+        look(pl, tids)
+        assert len(pl.away) == 1  # one per look, the one that ran longest
+        (gone,) = pl.away
+        assert os.sched_getaffinity(gone) == set(spare)
+        assert os.sched_getaffinity(helper.pid) == set(cpus)  # the helpers may run anywhere now
+        stayed = other.pid if gone == alone.pid else alone.pid
+        assert os.sched_getaffinity(stayed) == {home}
+
+        pl.spawned(gone, stayed)  # (a stand-in child: any task of the parent's mask)
+        assert os.sched_getaffinity(stayed) == {home}
+
+        os.kill(gone, signal.SIGSTOP)  # not computing any more
+        look(pl, tids)
+        assert pl.away == set() and os.sched_getaffinity(gone) == {home}
+        assert os.sched_getaffinity(helper.pid) == set(spare)  # back beside the program's spare CPUs
+        assert pl.cpus_of(gone) == {home}
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

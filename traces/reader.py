@@ -103,10 +103,9 @@ class _ReadAhead:
         self._blob_groups: deque[tuple[list[bytes], int]] = deque()
         self._blob_kept = 0
         self._stop = False
-        self._cpus = cpus
         self.served = 0  # chunks handed over (tests, profiling)
         self.served_blobs = 0
-        self._thread = threads.start(self._loop, "scribe-trace-read-ahead")  # signals blocked but faults
+        self._thread = threads.start(self._loop, "scribe-trace-read-ahead", cpus)  # signals blocked but faults
 
     def take(self, i: int) -> bytes | None:
         """Chunk i's payload if this thread has it or is reading it (waits
@@ -157,7 +156,6 @@ class _ReadAhead:
         return n < self._nchunks and len(self._have) < AHEAD_CHUNKS and self._have_bytes < AHEAD_BYTES
 
     def _loop(self) -> None:
-        threads.move_to(self._cpus)
         cv = self._cv
         while True:
             with cv:

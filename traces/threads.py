@@ -7,6 +7,12 @@ the kernel handed it to a helper, which dropped it). Started where the tracer
 runs with the time-stamp counter trapped (virt/notsc.py), a helper inherits
 the trap, and its clock reads must reach the handler that emulates them
 (blocked, the first one would kill the process).
+
+A helper runs at HELPER_NICE: on a spare CPU of its own the niceness changes
+nothing, and where a computing tracee was moved beside it (virt/cpus.py)
+the program goes first and the helper takes the time left over (the
+writer's queue bound makes the tracer wait for it, should it fall behind).
+`helper_ids` names the running helpers, for the tracer to move them.
 """
 
 from __future__ import annotations
@@ -17,11 +23,28 @@ import threading
 from typing import Callable
 
 FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+HELPER_NICE = 10
+_running: set[int] = set()  # the helpers' thread ids
 
 
-def start(target: Callable[[], None], name: str) -> threading.Thread:
-    """A daemon thread running target, started with the mask above."""
-    thread = threading.Thread(target=target, name=name, daemon=True)
+def start(target: Callable[[], None], name: str, cpus: set[int] | None = None) -> threading.Thread:
+    """A daemon thread running target, started with the mask above, on
+    `cpus` (the ones the tracer leaves free) if given, at HELPER_NICE."""
+    def run() -> None:
+        tid = threading.get_native_id()
+        _running.add(tid)
+        try:
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            os.setpriority(os.PRIO_PROCESS, 0, HELPER_NICE)  # Linux: this thread alone
+        except OSError:
+            pass
+        try:
+            target()
+        finally:
+            _running.discard(tid)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - FAULTS)
     try:
         thread.start()
@@ -30,10 +53,6 @@ def start(target: Callable[[], None], name: str) -> threading.Thread:
     return thread
 
 
-def move_to(cpus: set[int] | None) -> None:
-    """Run the calling thread on `cpus` (the ones the tracer leaves free), if given."""
-    if cpus:
-        try:
-            os.sched_setaffinity(0, cpus)
-        except OSError:
-            pass
+def helper_ids() -> list[int]:
+    """The thread ids of the helpers running now."""
+    return list(_running)

@@ -309,7 +309,7 @@ class TraceWriter:
         # Signals blocked but faults (traces/threads.py): the tracer waits
         # for SIGCHLD itself, and the clock reads of a thread started inside
         # TscOff must reach their handler.
-        self._timer = threads.start(self._writer_loop, "scribe-trace-flush")
+        self._timer = threads.start(self._writer_loop, "scribe-trace-flush", self.thread_cpus)
 
     def _writer_loop(self) -> None:
         """The writer thread: records in queue order; buffered events at least every 50 ms.
@@ -320,7 +320,6 @@ class TraceWriter:
         it, and a record at a time that was several times per blob (a
         pipeline reading 4 KiB at a time queues thousands).
         """
-        threads.move_to(self.thread_cpus)
         cv = self._cv
         while True:
             with cv:

@@ -10,6 +10,9 @@ does not serialize its tracees, but most of what a program does under it
 is stops too: bound, five of the seven benchmark workloads took 0.22-0.93
 of their unbound time; make -j2 and tar+gzip, which compute side by side,
 1.03; two processes that only compute 1.8 (for those: --no-bind-cpu).
+Where the program's processes do compute side by side, `Placement` moves
+the one that computes to the spare CPUs while it does (recording tar+gzip:
+0.90 of the time bound to one CPU, make -j2 0.91).
 
 What the program sees stays what it would see without scribe: the VEE
 answers sched_getaffinity with the mask scribe was started with, keeps the
@@ -20,6 +23,7 @@ shows that mask in the Cpus_allowed lines of /proc/<pid>/status.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 
 def current_cpu() -> int | None:
@@ -50,6 +54,8 @@ class CpuBinding:
         self.original: frozenset[int] = frozenset(os.sched_getaffinity(0))
         self.cpu = cpu if cpu is not None else choose_cpu(set(self.original))
         self.bound = False
+        self.placement: Placement | None = None  # while bound, with CPUs to spare
+        self.helpers: Callable[[], list[int]] | None = None  # for the placement
 
     def bind(self) -> bool:
         if self.cpu is None:
@@ -59,13 +65,17 @@ class CpuBinding:
         except OSError:
             return False  # a cpuset without that CPU: run unbound
         self.bound = True
+        spare = self.original - {self.cpu}
+        if spare:
+            self.placement = Placement(self.cpu, spare, self.helpers)
         return True
 
     def rebind(self, tid: int) -> None:
-        """Put a tracee back on the CPU (after its own sched_setaffinity ran)."""
+        """Put a tracee back where it ran (after its own sched_setaffinity ran)."""
         if self.bound and self.cpu is not None:
+            cpus = self.placement.cpus_of(tid) if self.placement is not None else {self.cpu}
             try:
-                os.sched_setaffinity(tid, {self.cpu})
+                os.sched_setaffinity(tid, cpus)
             except OSError:
                 pass
 
@@ -76,6 +86,137 @@ class CpuBinding:
             except OSError:
                 pass
             self.bound = False
+            self.placement = None
+
+
+def _schedstat(path: str) -> tuple[int, int] | None:
+    """(time on a CPU, time waiting on a run queue) in ns, from a schedstat file."""
+    try:
+        with open(path, "rb") as f:
+            fields = f.read().split()
+        return int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Placement:
+    """Tracees that compute go to the spare CPUs, while the tracer's CPU is
+    oversubscribed; they come back once they stop computing.
+
+    Binding everything to one CPU is right for hand-overs, and wrong for
+    a program whose processes compute side by side (tar and its gzip,
+    make -j2's compilers): they then take turns on one CPU while the other
+    idles. Every INTERVAL_NS (at the next stop after it, so a program that
+    makes no syscalls is not looked at) the tracer reads the schedstat of
+    its own thread and of up to MAX_SAMPLED tracees: the time each spent on
+    a CPU and waiting on a run queue. When the tasks on the tracer's CPU
+    waited for it more than CONTENDED of the interval, the one of them that
+    ran longest goes to the spare CPUs if it ran at least COMPUTES of the
+    interval (one per interval); a task there that ran less than IDLES of
+    it comes back (its stops are hand-overs again). A stop-heavy task runs
+    little between stops, so it stays with the tracer; a single process
+    that alternates with the tracer waits little, so nothing moves.
+    While any task is on the spare CPUs, the helper threads (`helpers`: the
+    trace writer's, replay's read-ahead, which run niced there) may run on
+    every CPU, so they take whichever CPU has time left over.
+    Where a task runs changes nothing the program sees or the trace holds.
+    """
+
+    INTERVAL_NS = 50_000_000
+    MAX_SAMPLED = 64
+    CONTENDED = 0.125
+    COMPUTES = 0.25
+    IDLES = 0.10
+
+    def __init__(self, home: int, spare: frozenset[int],
+                 helpers: Callable[[], list[int]] | None = None) -> None:
+        self.home = home
+        self.spare = spare
+        self.helpers = helpers
+        self.away: set[int] = set()  # tids moved to the spare CPUs
+        self.next_ns = 0
+        self._last_ns = 0
+        self._seen: dict[int, tuple[int, int]] = {}  # tid -> schedstat at the last check
+        self._me = (0, 0)
+        self._rotate = 0
+
+    def check(self, now: int, tids: list[int]) -> None:
+        """Look at the last interval and move at most one task each way."""
+        dt = now - self._last_ns
+        first = self._last_ns == 0
+        self._last_ns = now
+        self.next_ns = now + self.INTERVAL_NS
+        me = _schedstat("/proc/thread-self/schedstat") or self._me
+        my_wait = me[1] - self._me[1]
+        self._me = me
+        if len(tids) > self.MAX_SAMPLED:  # a fair share of looks for each
+            start = self._rotate % len(tids)
+            self._rotate = start + self.MAX_SAMPLED
+            tids = (tids[start:] + tids[:start])[:self.MAX_SAMPLED]
+        seen = self._seen
+        now_seen: dict[int, tuple[int, int]] = {}
+        waited = my_wait
+        heaviest, most = 0, 0
+        back = []
+        for tid in tids:
+            got = _schedstat(f"/proc/{tid}/schedstat")
+            if got is None:
+                continue
+            now_seen[tid] = got
+            old = seen.get(tid)
+            if old is None:
+                continue
+            ran = got[0] - old[0]
+            if tid in self.away:
+                if ran < self.IDLES * dt:
+                    back.append(tid)
+                continue
+            waited += got[1] - old[1]
+            if ran > most:
+                heaviest, most = tid, ran
+        seen.update(now_seen)
+        if first or dt <= 0:
+            return
+        for tid in back:
+            self._move(tid, False)
+        if heaviest and waited > self.CONTENDED * dt and most >= self.COMPUTES * dt:
+            self._move(heaviest, True)
+
+    def _move(self, tid: int, away: bool) -> None:
+        try:
+            os.sched_setaffinity(tid, self.spare if away else {self.home})
+        except OSError:
+            return
+        self._mark(tid, away)
+
+    def _mark(self, tid: int, away: bool) -> None:
+        had = bool(self.away)
+        if away:
+            self.away.add(tid)
+        else:
+            self.away.discard(tid)
+        if had != bool(self.away) and self.helpers is not None:
+            cpus = self.spare | {self.home} if self.away else self.spare
+            for h in self.helpers():
+                try:
+                    os.sched_setaffinity(h, cpus)
+                except OSError:
+                    pass
+
+    def gone(self, tid: int) -> None:
+        if tid in self.away:
+            self._mark(tid, False)
+        self._seen.pop(tid, None)
+
+    def spawned(self, parent: int, child: int) -> None:
+        """A task forked by one on the spare CPUs starts there (the mask is
+        inherited): it starts with the tracer, like every other new task."""
+        if parent in self.away:
+            self._move(child, False)
+
+    def cpus_of(self, tid: int) -> set[int]:
+        """Where tid runs now (for putting it back after its own sched_setaffinity)."""
+        return set(self.spare) if tid in self.away else {self.home}
 
 
 def mask_bytes(cpus: frozenset[int], size: int) -> bytes:

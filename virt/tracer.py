@@ -40,6 +40,7 @@ from virt.notsc import TscOff, coarse_ns, sigtimedwait
 RealPid = NewType("RealPid", int)
 
 WALL = 0x40000000
+PLACE_EVERY = 32  # stops between looks at the clock for Placement.check
 
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 
@@ -497,6 +498,10 @@ class Tracer:
         waitpid = os.waitpid
         tracees = self.tracees
         tick_at: int | None = None  # the next on_tick() (coarse_ns), while ticks are wanted
+        # Where computing tracees run (virt/cpus.py): looked at every
+        # PLACE_EVERY stops, when its interval has passed.
+        placement = self.binding.placement if self.binding is not None else None
+        stops = 0
         while tracees or self.unknown_stops:
             if self.on_idle is not None:
                 try:
@@ -527,6 +532,13 @@ class Tracer:
                 break
             except InterruptedError:  # pragma: no cover - PEP 475 retries
                 continue
+            if placement is not None:
+                stops += 1
+                if stops >= PLACE_EVERY:
+                    stops = 0
+                    now = coarse_ns()
+                    if now >= placement.next_ns:
+                        placement.check(now, list(tracees))
             t = tracees.get(pid)
             if t is None:
                 self._unknown(pid, status)
@@ -696,6 +708,8 @@ class Tracer:
         child = Tracee(tid, parent.tgid if is_thread else tid)
         self.tracees[tid] = child
         child.parent = parent
+        if self.binding is not None and self.binding.placement is not None:
+            self.binding.placement.spawned(parent.tid, tid)
         self.ic.spawned(parent, child, 2 if is_thread else (1 if event == P.EVENT_VFORK else 0), flags)
         early = self.unknown_stops.pop(tid, None)
         if early is not None:
@@ -752,6 +766,8 @@ class Tracer:
 
     def _gone(self, t: Tracee, status: int) -> None:
         self.tracees.pop(t.tid, None)
+        if self.binding is not None and self.binding.placement is not None:
+            self.binding.placement.gone(t.tid)
         t.close_mem()
         t.exit_status = status
         if t is self.first or (self.first is not None and t.tid == self.first.tid):
