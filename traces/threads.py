@@ -33,9 +33,12 @@ def start(target: Callable[[], None], name: str, cpus: set[int] | None = None) -
     def run() -> None:
         tid = threading.get_native_id()
         _running.add(tid)
-        try:
-            if cpus:
+        if cpus:
+            try:
                 os.sched_setaffinity(0, cpus)
+            except OSError:
+                pass  # a cpuset without them: where the tracer runs
+        try:
             os.setpriority(os.PRIO_PROCESS, 0, HELPER_NICE)  # Linux: this thread alone
         except OSError:
             pass
