@@ -155,7 +155,8 @@ def test_placement_moves_a_computing_task_off_an_oversubscribed_cpu_and_back():
         assert len(pl.away) == 1  # one per look, the one that ran longest
         (gone,) = pl.away
         assert os.sched_getaffinity(gone) == set(spare)
-        assert os.sched_getaffinity(helper.pid) == set(cpus)  # the helpers may run anywhere now
+        assert os.sched_getaffinity(helper.pid) == set(cpus)  # the helpers may run anywhere now,
+        assert os.getpriority(os.PRIO_PROCESS, helper.pid) == Placement.HELPER_NICE  # after the program
         stayed = other.pid if gone == alone.pid else alone.pid
         assert os.sched_getaffinity(stayed) == {home}
 

@@ -8,11 +8,9 @@ runs with the time-stamp counter trapped (virt/notsc.py), a helper inherits
 the trap, and its clock reads must reach the handler that emulates them
 (blocked, the first one would kill the process).
 
-A helper runs at HELPER_NICE: on a spare CPU of its own the niceness changes
-nothing, and where a computing tracee was moved beside it (virt/cpus.py)
-the program goes first and the helper takes the time left over (the
-writer's queue bound makes the tracer wait for it, should it fall behind).
-`helper_ids` names the running helpers, for the tracer to move them.
+`helper_ids` names the running helpers, for the tracer to move them (and
+lower their priority) where a computing tracee goes to their CPUs
+(virt/cpus.py).
 """
 
 from __future__ import annotations
@@ -23,13 +21,12 @@ import threading
 from typing import Callable
 
 FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
-HELPER_NICE = 10
 _running: set[int] = set()  # the helpers' thread ids
 
 
 def start(target: Callable[[], None], name: str, cpus: set[int] | None = None) -> threading.Thread:
     """A daemon thread running target, started with the mask above, on
-    `cpus` (the ones the tracer leaves free) if given, at HELPER_NICE."""
+    `cpus` (the ones the tracer leaves free) if given."""
     def run() -> None:
         tid = threading.get_native_id()
         _running.add(tid)
@@ -38,10 +35,6 @@ def start(target: Callable[[], None], name: str, cpus: set[int] | None = None) -
                 os.sched_setaffinity(0, cpus)
             except OSError:
                 pass  # a cpuset without them: where the tracer runs
-        try:
-            os.setpriority(os.PRIO_PROCESS, 0, HELPER_NICE)  # Linux: this thread alone
-        except OSError:
-            pass
         try:
             target()
         finally:

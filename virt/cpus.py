@@ -114,11 +114,16 @@ class Placement:
     ran longest goes to the spare CPUs if it ran at least COMPUTES of the
     interval (one per interval); a task there that ran less than IDLES of
     it comes back (its stops are hand-overs again). A stop-heavy task runs
-    little between stops, so it stays with the tracer; a single process
-    that alternates with the tracer waits little, so nothing moves.
+    little between stops, so it stays with the tracer; nothing moves unless
+    another tracee there ran at least ACTIVE of the interval too, as a
+    single task that alternates with the tracer (its stops, a timer's
+    signals) gains nothing from another CPU but slower hand-overs.
     While any task is on the spare CPUs, the helper threads (`helpers`: the
-    trace writer's, replay's read-ahead, which run niced there) may run on
-    every CPU, so they take whichever CPU has time left over.
+    trace writer's, replay's read-ahead) may run on every CPU, at
+    HELPER_NICE: the program goes first and they take whichever CPU has
+    time left over (the writer's queue bound makes the tracer wait for it,
+    should it fall behind). Not before: a niced helper preempted while it
+    holds the writer's lock would hold up the tracer.
     Where a task runs changes nothing the program sees or the trace holds.
     """
 
@@ -127,6 +132,8 @@ class Placement:
     CONTENDED = 0.125
     COMPUTES = 0.25
     IDLES = 0.10
+    ACTIVE = 0.01
+    HELPER_NICE = 10
 
     def __init__(self, home: int, spare: frozenset[int],
                  helpers: Callable[[], list[int]] | None = None) -> None:
@@ -157,6 +164,7 @@ class Placement:
         now_seen: dict[int, tuple[int, int]] = {}
         waited = my_wait
         heaviest, most = 0, 0
+        active = 0  # tracees on the tracer's CPU that ran at all
         back = []
         for tid in tids:
             got = _schedstat(f"/proc/{tid}/schedstat")
@@ -172,6 +180,8 @@ class Placement:
                     back.append(tid)
                 continue
             waited += got[1] - old[1]
+            if ran >= self.ACTIVE * dt:
+                active += 1
             if ran > most:
                 heaviest, most = tid, ran
         seen.update(now_seen)
@@ -179,7 +189,7 @@ class Placement:
             return
         for tid in back:
             self._move(tid, False)
-        if heaviest and waited > self.CONTENDED * dt and most >= self.COMPUTES * dt:
+        if active >= 2 and waited > self.CONTENDED * dt and most >= self.COMPUTES * dt:
             self._move(heaviest, True)
 
     def _move(self, tid: int, away: bool) -> None:
@@ -200,6 +210,8 @@ class Placement:
             for h in self.helpers():
                 try:
                     os.sched_setaffinity(h, cpus)
+                    # (back to 0 needs CAP_SYS_NICE: without it, it stays niced)
+                    os.setpriority(os.PRIO_PROCESS, h, self.HELPER_NICE if self.away else 0)
                 except OSError:
                     pass
 
