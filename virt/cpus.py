@@ -143,53 +143,56 @@ class Placement:
         self.away: set[int] = set()  # tids moved to the spare CPUs
         self.next_ns = 0
         self._last_ns = 0
-        self._seen: dict[int, tuple[int, int]] = {}  # tid -> schedstat at the last check
+        self._seen: dict[int, tuple[int, int, int]] = {}  # tid -> schedstat when last read, and when
         self._me = (0, 0)
         self._rotate = 0
 
     def check(self, now: int, tids: list[int]) -> None:
-        """Look at the last interval and move at most one task each way."""
+        """Look at the time since the last look and move at most one task
+        each way. Each task's figures are over its own span since it was
+        last read (with more than MAX_SAMPLED, not every look reads it)."""
         dt = now - self._last_ns
         first = self._last_ns == 0
         self._last_ns = now
         self.next_ns = now + self.INTERVAL_NS
-        me = _schedstat("/proc/thread-self/schedstat") or self._me
-        my_wait = me[1] - self._me[1]
-        self._me = me
+        me = _schedstat("/proc/thread-self/schedstat")
+        waited = 0.0  # run-queue wait on the tracer's CPU, in intervals
+        if me is not None:
+            if dt > 0:
+                waited = (me[1] - self._me[1]) / dt
+            self._me = me
         if len(tids) > self.MAX_SAMPLED:  # a fair share of looks for each
             start = self._rotate % len(tids)
             self._rotate = start + self.MAX_SAMPLED
             tids = (tids[start:] + tids[:start])[:self.MAX_SAMPLED]
         seen = self._seen
-        now_seen: dict[int, tuple[int, int]] = {}
-        waited = my_wait
-        heaviest, most = 0, 0
+        heaviest, most = 0, 0.0
         active = 0  # tracees on the tracer's CPU that ran at all
         back = []
         for tid in tids:
             got = _schedstat(f"/proc/{tid}/schedstat")
             if got is None:
                 continue
-            now_seen[tid] = got
             old = seen.get(tid)
-            if old is None:
+            seen[tid] = (got[0], got[1], now)
+            if old is None or now <= old[2]:
                 continue
-            ran = got[0] - old[0]
+            span = now - old[2]
+            ran = (got[0] - old[0]) / span
             if tid in self.away:
-                if ran < self.IDLES * dt:
+                if ran < self.IDLES:
                     back.append(tid)
                 continue
-            waited += got[1] - old[1]
-            if ran >= self.ACTIVE * dt:
+            waited += (got[1] - old[1]) / span
+            if ran >= self.ACTIVE:
                 active += 1
             if ran > most:
                 heaviest, most = tid, ran
-        seen.update(now_seen)
         if first or dt <= 0:
             return
         for tid in back:
             self._move(tid, False)
-        if active >= 2 and waited > self.CONTENDED * dt and most >= self.COMPUTES * dt:
+        if active >= 2 and waited > self.CONTENDED and most >= self.COMPUTES:
             self._move(heaviest, True)
 
     def _move(self, tid: int, away: bool) -> None:
@@ -210,7 +213,9 @@ class Placement:
             for h in self.helpers():
                 try:
                     os.sched_setaffinity(h, cpus)
-                    # (back to 0 needs CAP_SYS_NICE: without it, it stays niced)
+                except OSError:
+                    pass
+                try:  # (back to 0 needs CAP_SYS_NICE: without it, it stays niced)
                     os.setpriority(os.PRIO_PROCESS, h, self.HELPER_NICE if self.away else 0)
                 except OSError:
                     pass

@@ -33,7 +33,7 @@ from contextlib import nullcontext
 from typing import Any, Callable, Iterable, NewType
 
 from virt import ptrace_api as P
-from virt.cpus import CpuBinding
+from virt.cpus import CpuBinding, Placement
 from virt.memory import MemoryReadError
 from virt.notsc import TscOff, coarse_ns, sigtimedwait
 
@@ -500,7 +500,7 @@ class Tracer:
         tick_at: int | None = None  # the next on_tick() (coarse_ns), while ticks are wanted
         # Where computing tracees run (virt/cpus.py): looked at every
         # PLACE_EVERY stops, when its interval has passed.
-        placement = self.binding.placement if self.binding is not None else None
+        placement = self._placement()
         stops = 0
         while tracees or self.unknown_stops:
             if self.on_idle is not None:
@@ -708,8 +708,9 @@ class Tracer:
         child = Tracee(tid, parent.tgid if is_thread else tid)
         self.tracees[tid] = child
         child.parent = parent
-        if self.binding is not None and self.binding.placement is not None:
-            self.binding.placement.spawned(parent.tid, tid)
+        placement = self._placement()
+        if placement is not None:
+            placement.spawned(parent.tid, tid)
         self.ic.spawned(parent, child, 2 if is_thread else (1 if event == P.EVENT_VFORK else 0), flags)
         early = self.unknown_stops.pop(tid, None)
         if early is not None:
@@ -766,13 +767,17 @@ class Tracer:
 
     def _gone(self, t: Tracee, status: int) -> None:
         self.tracees.pop(t.tid, None)
-        if self.binding is not None and self.binding.placement is not None:
-            self.binding.placement.gone(t.tid)
+        placement = self._placement()
+        if placement is not None:
+            placement.gone(t.tid)
         t.close_mem()
         t.exit_status = status
         if t is self.first or (self.first is not None and t.tid == self.first.tid):
             self.first_status = status
         self.ic.exited(t, status)
+
+    def _placement(self) -> Placement | None:
+        return self.binding.placement if self.binding is not None else None
 
     def unbind_cpu(self) -> None:
         """The tracing thread may run anywhere again (the tracees are gone)."""
