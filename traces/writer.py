@@ -13,8 +13,8 @@ Compressing and writing happen on the writer thread, in the order the
 records were made (blobs before the chunks that refer to them): zstd
 releases the GIL, so a binary of tens of megabytes is compressed while the
 tracer goes on with the program instead of holding every tracee still.
-It takes the queue in batches (one compression call, one pwritev), because
-each time it takes the GIL back the tracer thread may have to wait for it.
+It takes the queue in batches (one compression call for its blobs, one
+for its chunks, one pwritev), because each time it takes the GIL back the tracer thread may have to wait for it.
 At most MAX_QUEUED bytes of blob content wait for it; past that, the next
 append() waits.
 
@@ -128,12 +128,15 @@ class TraceWriter:
     """Writes one trace file; see the module docstring.  Thread-safe."""
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *,
-                 chunk_events: int = F.CHUNK_EVENTS, level: int = F.ZSTD_LEVEL) -> None:
+                 chunk_events: int = F.CHUNK_EVENTS, level: int = F.ZSTD_LEVEL,
+                 blob_level: int = F.BLOB_LEVEL) -> None:
         self.path = os.fspath(path)
         self._lock = _clock_free_lock()
         self._cv = threading.Condition(self._lock)  # the writer thread's queue changed
         self._chunk_events = chunk_events
-        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)  # writer thread only
+        # Writer thread only: chunks and the footer; blobs.
+        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        self._bctx = zstandard.ZstdCompressor(level=blob_level, write_checksum=True)
         self._enc = Encoder(self._blob_locked)
         self._buf: list[bytes] = []
         self._buf_bytes = 0
@@ -315,7 +318,7 @@ class TraceWriter:
         """The writer thread: records in queue order; buffered events at least every 50 ms.
 
         It takes what is queued in batches (up to BATCH_BYTES of content) and
-        compresses a batch in one call and writes it in one pwritev: every time
+        compresses a batch in a call per kind and writes it in one pwritev: every time
         this thread takes the GIL back it may make the tracer thread wait for
         it, and a record at a time that was several times per blob (a
         pipeline reading 4 KiB at a time queues thousands).
@@ -363,15 +366,18 @@ class TraceWriter:
         self._write_batch([job])
 
     def _write_batch(self, jobs: list[tuple[Any, ...]]) -> None:
-        """Compress queued records (in one call) and write them in order."""
-        payloads = []
-        for job in jobs:
-            payloads.append(job[2] if job[0] == "blob" else pack_chunk(job[1], job[3]))
-        if len(payloads) == 1:
-            frames: Any = [self._cctx.compress(payloads[0])]
-        else:
-            out = self._cctx.multi_compress_to_buffer(payloads, threads=0)
-            frames = [out[i].tobytes() for i in range(len(out))]
+        """Compress queued records (one call per kind: blobs have their own
+        level) and write them in order."""
+        payloads = [job[2] if job[0] == "blob" else pack_chunk(job[1], job[3]) for job in jobs]
+        frames: list[Any] = [None] * len(jobs)
+        for cctx, kind in ((self._bctx, "blob"), (self._cctx, "chunk")):
+            at = [i for i, job in enumerate(jobs) if job[0] == kind]
+            if len(at) == 1:
+                frames[at[0]] = cctx.compress(payloads[at[0]])
+            elif at:
+                out = cctx.multi_compress_to_buffer([payloads[i] for i in at], threads=0)
+                for j, i in enumerate(at):
+                    frames[i] = out[j].tobytes()
         records: list[list[bytes]] = []
         for job, payload, frame in zip(jobs, payloads, frames):
             if job[0] == "blob":
