@@ -25,10 +25,13 @@ out too, which for the same reason changes nothing replay shows.)
 
 An exec starts a new domain: the new image shares nothing.
 
-Replay needs no domains: it follows the recorded order one tracee at a time,
-which is one of the orders the recorded run allowed (a task of another domain
-never waits for memory a runner writes, only for its system calls, and those
-are in the trace in the order they happened).
+Replay keeps the same domains (scribe/replayer.py): it carries out the
+events in the recorded order, and lets a task go back to user code while
+tasks of other domains run theirs, as they did when recording. A task of
+another domain never waits for memory a runner writes, only for its system
+calls, and those are in the trace in the order they happened; so replay of
+tar and its gzip, or of make -j2's compilers, computes on both sides at
+once instead of taking turns.
 
 Bound to one CPU (the default, virt/cpus.py) domains share that CPU: the
 kernel, not the token, then decides who runs (2-4% less wall time for make

@@ -11,7 +11,10 @@ completion, a new task's first instruction, a signal delivery) is carried
 out only when it is the next event of the trace. A tracee that reaches such a
 point early is *parked* with a callback; `pump` runs the callbacks in trace
 order. Executed calls run at once at their entry (the recorder ran them
-there too) and park at their exit.
+there too) and park at their exit. As when recording, one task of a domain
+(scribe/domains.py) runs user code at a time, and tasks of different
+domains run side by side: the next event waits only for a runner of its
+own task's domain to stop.
 
 Divergence: at the first point where the live program does something the
 trace does not say, replay stops with `Divergence` (event number, virtual
@@ -40,6 +43,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 from scribe import determinism as D
 from scribe import domains, fdtable
+from scribe.domains import Domain
 from scribe.hostcache import DigestCache
 from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version, is_sync_fault
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
@@ -246,8 +250,12 @@ class Replayer(Vee):
         self._host_ranges: DigestCache | None = None  # file version, range -> digest (loaded when needed)
         self._blob_bytes = 0
         self.dying: set[Tracee] = set()
-        # The tracee allowed to run user code (the recorder's token holder).
-        self.runner: Tracee | None = None
+        # One task of a domain runs user code at a time, as when recording
+        # (scribe/domains.py): Tracee.state is its Domain, whose runner is
+        # the task the last event of the domain let go, until it stops.
+        # `running`: those runners.
+        self.shared_domain = Domain(shared=True)
+        self.running: set[Tracee] = set()
         # Live debugging: do not carry out this event (or any later) yet.
         self.stop_before: int | None = None
         self.on_event: Callable[[int, Any], None] | None = None  # for live debugging
@@ -332,8 +340,39 @@ class Replayer(Vee):
     def park(self, t: Tracee, cb: Callable[[int, Any], None]) -> None:
         t.held = True
         self.parked[t.vtid] = cb
-        if self.runner is t:
-            self.runner = None
+        self._unrun(t)
+
+    # -- domains -------------------------------------------------------------
+    def _run(self, t: Tracee | None) -> None:
+        """t goes back to user code: its domain's runner."""
+        if t is None:
+            return
+        d: Domain | None = t.state  # type: ignore[assignment]
+        if d is None:  # (a task no fork event announced)
+            d = t.state = Domain()
+        elif d.runner is not None and d.runner is not t:
+            self.running.discard(d.runner)
+        d.runner = t
+        self.running.add(t)
+
+    def _unrun(self, t: Tracee) -> None:
+        """t stopped (or blocks in the kernel, or is gone): others of its domain may run."""
+        d: Domain | None = t.state  # type: ignore[assignment]
+        if d is not None and d.runner is t:
+            d.runner = None
+        self.running.discard(t)
+
+    def _join_shared(self, t: Tracee) -> None:
+        """t's process mapped shared memory (at the exit stop, as the
+        recorder saw it): every task of its domain joins the shared one, and
+        t's next event waits for that domain's runner as t's did then."""
+        old: Domain = t.state  # type: ignore[assignment]
+        if old is self.shared_domain:
+            return
+        self._unrun(t)
+        for o in self.tracer.tracees.values():
+            if o.state is old:
+                o.state = self.shared_domain
 
     def _dying_done(self) -> bool:
         """Tasks told to exit must be gone before anything else happens: their
@@ -377,10 +416,13 @@ class Replayer(Vee):
                 continue
             if self.stop_before is not None and n >= self.stop_before:
                 break  # live debugging: stop in front of this event
-            if self.runner is not None and self.runner.vtid != ev.tid:
-                if not self._doomed(self.runner):
-                    break  # one tracee in user code at a time, as when recording
-                self._stop_doomed(self.runner)
+            task = self.by_vtid.get(ev.tid)
+            d: Domain | None = task.state if task is not None else None  # type: ignore[assignment]
+            runner = d.runner if d is not None else None
+            if runner is not None and runner.vtid != ev.tid:
+                if not self._doomed(runner):
+                    break  # one task of a domain in user code at a time, as when recording
+                self._stop_doomed(runner)
             if n >= self.checkpoint_from and self.on_checkpoint is not None and ev.tid in self.parked:
                 self.on_checkpoint(n)  # live debugging: its task waits in front of n
             cb = self.parked.pop(ev.tid, None)
@@ -389,13 +431,13 @@ class Replayer(Vee):
                 if far is None:
                     break
                 # Its next event is the head now: handle the entry it waits at.
-                self.runner = far
+                self._run(far)
                 action = self.syscall_entry(far)
                 if action != HOLD:
                     self.tracer.finish_entry(far, action)
                 continue
             self.consume()
-            self.runner = self.by_vtid.get(ev.tid)
+            self._run(task)
             cb(n, ev)
         self._check_stuck()
 
@@ -410,8 +452,8 @@ class Replayer(Vee):
         return not tr.unknown_stops and all(t.held for t in tr.tracees.values())
 
     def _check_stuck(self) -> None:
-        if self.runner is not None and not self.runner.held:
-            return  # it is running: nothing is stuck
+        if any(not r.held for r in self.running):
+            return  # one is running: nothing is stuck
         if self.stop_before is not None:
             h = self.head()
             if h is not None and h[0] >= self.stop_before:
@@ -439,7 +481,7 @@ class Replayer(Vee):
     def _stop_doomed(self, t: Tracee) -> None:
         """Let the others go on: t stops where it is (PTRACE_INTERRUPT) and
         waits there for its Exit, which kills it (_exit_event)."""
-        self.runner = None
+        self._unrun(t)
         if not t.policy.get("doomed"):
             t.policy["doomed"] = True
             try:
@@ -491,7 +533,8 @@ class Replayer(Vee):
         self.pids.allocate(t.tid, ev.pid)
         self.by_vtid[t.vtid] = t
         self.fds[t.vpid] = {0: 0, 1: 1, 2: 2}
-        self.runner = t
+        t.state = Domain()
+        self._run(t)
 
     def prepare_first(self) -> tuple[str, list[str], dict[str, str], str | None]:
         """Path, argv, env and cwd to start the recorded program with."""
@@ -539,6 +582,7 @@ class Replayer(Vee):
             if self.slots.has_page(parent.tgid) and not flags & 0x100:  # CLONE_VM
                 self.slots.copy(child, parent.tgid)
         self.by_vtid[vid] = child
+        child.state = domains.of_child(parent.state, kind, flags)  # type: ignore[arg-type]
         self._settid(parent, child, flags, parent_side=True)
 
     def child_started(self, child: Tracee) -> None:
@@ -554,6 +598,8 @@ class Replayer(Vee):
         super().execed(t, former_tid)
         if former_tid != t.tid:
             self.by_vtid[t.vtid] = t
+        self._unrun(t)
+        t.state = Domain()  # the new image shares memory with nobody
 
         def go(n: int, ev: Any) -> None:
             if not isinstance(ev, Exec):
@@ -577,16 +623,14 @@ class Replayer(Vee):
 
     def exiting(self, t: Tracee, status: int) -> bool:
         self.slots.take_back(t)  # (a thread of a process that lives on)
-        if self.runner is t:
-            self.runner = None
+        self._unrun(t)
         return super().exiting(t, status)
 
     def exited(self, t: Tracee, status: int) -> None:
         super().exited(t, status)
         self.parked.pop(t.vtid, None)
         self.far_entry.pop(t.vtid, None)
-        if self.runner is t:
-            self.runner = None
+        self._unrun(t)
         self.slots.take_back(t, in_memory=False)
         if t.tid == t.tgid:  # its pid may be handed out again
             self.slots.forget(t.tgid)
@@ -613,8 +657,7 @@ class Replayer(Vee):
             # Beyond the lookahead: wait here until the trace comes that far.
             # (Or killed before this call: SIGKILL when its Exit comes.)
             self.far_entry[t.vtid] = t
-            if self.runner is t:
-                self.runner = None
+            self._unrun(t)
             return HOLD
         if item is None:
             raise self.end_of_trace(t, live)
@@ -641,8 +684,8 @@ class Replayer(Vee):
             if not self._translate_executed(t, ev):
                 self.park(t, lambda n2, ev2: self._emulate(t, ev2))
                 return HOLD
-            if (t.nr not in NONBLOCKING_NRS or self._vfork_like(t)) and self.runner is t:
-                self.runner = None  # the recorder let others run meanwhile, too
+            if t.nr not in NONBLOCKING_NRS or self._vfork_like(t):
+                self._unrun(t)  # the recorder let others of its domain run meanwhile, too
             return RUN_EXIT
         self.park(t, lambda n2, ev2: self._emulate(t, ev2))
         return HOLD
@@ -843,6 +886,8 @@ class Replayer(Vee):
                 self.slots.new_image(t.tgid)
         for addr, raw in t.policy.pop("restore", ()):  # type: ignore[union-attr]
             t.write(addr, raw)
+        if t.nr in domains.SHARING and domains.maps_shared(t.nr, t.args, t.result):
+            self._join_shared(t)
         mapped = t.policy.pop("mapped", None)
         if mapped is not None:
             self._close_in(t, mapped[1])  # type: ignore[index]
@@ -980,7 +1025,7 @@ class Replayer(Vee):
         where it was stopped."""
         if self.prefill and "page" not in t.policy and self.slots.has_page(t.tgid):
             self._fill_page(t)
-        if self.runner is not t or "bp" in t.policy or not self.started:
+        if t not in self.running or "bp" in t.policy or not self.started:
             return
         item = self.next_of(t.vtid)
         if item is None or not isinstance(item[1], Input) or item[1].what != "preempt":

@@ -388,6 +388,30 @@ def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_
     preempts = scribe("dump", str(trace)).stdout.count("input preempt")
     side_by_side = mode in ("private", "rofile")
     assert (preempts == 0) if side_by_side else (preempts > 0), preempts
+    # Replay keeps the same domains: side by side there too, or one at a time.
+    from tests.conftest import ROOT
+
+    spy = subprocess.run([sys.executable, "-c", SPY_RUNNERS, str(trace)], capture_output=True, text=True,
+                         cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    assert spy.returncode == 0 and spy.stdout == rec.stdout, spy.stderr
+    peak = int(spy.stderr.rsplit("peak ", 1)[1])
+    assert peak == (2 if side_by_side else 1), spy.stderr
+
+
+# `scribe replay TRACE`, printing the most tasks it let run user code at once
+SPY_RUNNERS = """
+import sys
+from scribe import cli, replayer as R
+peak = [0]
+pump = R.Replayer.pump
+def counting(self):
+    pump(self)
+    peak[0] = max(peak[0], sum(1 for t in self.running if not t.held))
+R.Replayer.pump = counting
+code = cli.main(["replay", sys.argv[1]])
+print("peak", peak[0], file=sys.stderr)
+sys.exit(code)
+"""
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver"])
