@@ -374,6 +374,22 @@ def test_a_fast_timer_while_the_program_spins(guest, scribe, tmp_path):
     assert rec.stdout == "ticks 20\n"
 
 
+# `scribe replay TRACE`, printing the most tasks it let run user code at once
+SPY_RUNNERS = """
+import sys
+from scribe import cli, replayer as R
+peak = [0]
+pump = R.Replayer.pump
+def counting(self):
+    pump(self)
+    peak[0] = max(peak[0], sum(1 for t in self.running if not t.held))
+R.Replayer.pump = counting
+code = cli.main(["replay", sys.argv[1]])
+print("peak", peak[0], file=sys.stderr)
+sys.exit(code)
+"""
+
+
 @pytest.mark.parametrize("mode", ["private", "shared", "rofile", "rwfile"])
 def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_path, mode):
     """A parent and child that both compute: without shared memory recording
@@ -396,22 +412,6 @@ def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_
     assert spy.returncode == 0 and spy.stdout == rec.stdout, spy.stderr
     peak = int(spy.stderr.rsplit("peak ", 1)[1])
     assert peak == (2 if side_by_side else 1), spy.stderr
-
-
-# `scribe replay TRACE`, printing the most tasks it let run user code at once
-SPY_RUNNERS = """
-import sys
-from scribe import cli, replayer as R
-peak = [0]
-pump = R.Replayer.pump
-def counting(self):
-    pump(self)
-    peak[0] = max(peak[0], sum(1 for t in self.running if not t.held))
-R.Replayer.pump = counting
-code = cli.main(["replay", sys.argv[1]])
-print("peak", peak[0], file=sys.stderr)
-sys.exit(code)
-"""
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver"])

@@ -14,7 +14,8 @@ records were made (blobs before the chunks that refer to them): zstd
 releases the GIL, so a binary of tens of megabytes is compressed while the
 tracer goes on with the program instead of holding every tracee still.
 It takes the queue in batches (one compression call for its blobs, one
-for its chunks, one pwritev), because each time it takes the GIL back the tracer thread may have to wait for it.
+for its chunks, one pwritev), because each time it takes the GIL back the
+tracer thread may have to wait for it.
 At most MAX_QUEUED bytes of blob content wait for it; past that, the next
 append() waits.
 

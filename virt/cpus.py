@@ -106,8 +106,9 @@ class Placement:
     Binding everything to one CPU is right for hand-overs, and wrong for
     a program whose processes compute side by side (tar and its gzip,
     make -j2's compilers): they then take turns on one CPU while the other
-    idles. Every INTERVAL_NS (at the next stop after it, so a program that
-    makes no syscalls is not looked at) the tracer reads the schedstat of
+    idles. Every INTERVAL_NS (at a stop after it: the tracer looks at the
+    clock every PLACE_EVERY stops, so a program that makes no syscalls is
+    not looked at) the tracer reads the schedstat of
     its own thread and of up to MAX_SAMPLED tracees: the time each spent on
     a CPU and waiting on a run queue. When the tasks on the tracer's CPU
     waited for it more than CONTENDED of the interval, the one of them that
