@@ -136,7 +136,7 @@ def scribe_cmd() -> list[str]:
     import hook (a .pth finder that imports pathlib at every interpreter
     start, ~15 ms here, which `pip install scribe-vee` does not have)."""
     dirs = [ROOT] + [p for p in sys.path if p.endswith("site-packages")]
-    boot = f"import sys; sys.path[:0] = {dirs!r}; from scribe.cli import main; sys.exit(main())"
+    boot = f"import sys; sys.path[:0] = {dirs!r}; from scribe.cli import run; run()"
     return [sys.executable, "-S", "-c", boot]
 
 

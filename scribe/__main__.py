@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from scribe.cli import run
 
-from scribe.cli import main
-
-sys.exit(main())
+run()
