@@ -224,7 +224,6 @@ class Replayer(Vee):
         self.parked: dict[int, Callable[[int, Any], None]] = {}
         # Threads held at a syscall entry whose next event lies beyond the lookahead.
         self.far_entry: dict[int, Tracee] = {}
-        self.far_exit: dict[int, Tracee] = {}  # exits cut short (ERESTART*) beyond the lookahead
         self.started = False
         self.echo = echo
         self.out = stdout if stdout is not None else sys.stdout.buffer
@@ -430,15 +429,7 @@ class Replayer(Vee):
             if cb is None:
                 far = self.far_entry.pop(ev.tid, None)
                 if far is None:
-                    cut = self.far_exit.pop(ev.tid, None)
-                    if cut is None:
-                        break
-                    # Its event is known now: the exit it waits at, cut short.
-                    self._run(cut)
-                    self._finish_exit(cut)
-                    if not cut.held:
-                        self.tracer.resume(cut)
-                    continue
+                    break
                 # Its next event is the head now: handle the entry it waits at.
                 self._run(far)
                 action = self.syscall_entry(far)
@@ -639,7 +630,6 @@ class Replayer(Vee):
         super().exited(t, status)
         self.parked.pop(t.vtid, None)
         self.far_entry.pop(t.vtid, None)
-        self.far_exit.pop(t.vtid, None)
         self._unrun(t)
         self.slots.take_back(t, in_memory=False)
         if t.tid == t.tgid:  # its pid may be handed out again
@@ -918,26 +908,15 @@ class Replayer(Vee):
             t.regs_dirty = True
             self._after_release(t)
             return
-        self._finish_exit(t)
-
-    def _finish_exit(self, t: Tracee) -> None:
-        """The exit stop of a call made for real: park it until its event."""
         item = self.next_of(t.vtid)
-        if t.result in ERESTART:
-            if item is None and not self.exhausted:
-                # Whether the recording was cut short here too lies beyond
-                # the lookahead: decide when its event is the head (pump).
-                t.held = True
-                self.far_exit[t.vtid] = t
-                self._unrun(t)
-                return
-            if item is not None and not (isinstance(item[1], Syscall) and item[1].result in ERESTART):
-                # A signal the recording did not have here cut the call short
-                # (a child's SIGCHLD, its process running beside this one):
-                # the signal is dropped, as the trace says when signals
-                # come, and the kernel makes the call again. Its entry stops
-                # again, for the same event.
-                return
+        if t.result in ERESTART and item is not None \
+                and not (isinstance(item[1], Syscall) and item[1].result in ERESTART):
+            # A signal the recording did not have here cut the call short (a
+            # child's SIGCHLD, its process running beside this one): the
+            # signal is dropped, as the trace says when signals come, and
+            # the kernel makes the call again. Its entry stops again, for
+            # the same event (still read: its entry found it).
+            return
         if item is None and not self.exhausted:
             # Beyond the lookahead: check the exit when its event comes.
             def far(n2: int, ev2: Any) -> None:
