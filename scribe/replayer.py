@@ -56,6 +56,9 @@ from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
 from virt.vee import Vee, nr
 
 ERESTART = frozenset({-512, -513, -514, -516})
+# The restart codes after which the kernel makes the same call again
+# (ERESTART_RESTARTBLOCK, -516, comes back as restart_syscall instead).
+REMADE = frozenset({-512, -513, -514})
 EXECVE = nr("execve")
 EXECVEAT = nr("execveat")
 MMAP = nr("mmap")
@@ -909,7 +912,7 @@ class Replayer(Vee):
             self._after_release(t)
             return
         item = self.next_of(t.vtid)
-        if t.result in ERESTART and item is not None \
+        if t.result in REMADE and item is not None \
                 and not (isinstance(item[1], Syscall) and item[1].result in ERESTART):
             # A signal the recording did not have here cut the call short (a
             # child's SIGCHLD, its process running beside this one): the
