@@ -511,6 +511,40 @@ def test_read_ahead_hands_over_the_blobs_before_each_chunk(tmp_path: Path, monke
     r.close()
 
 
+def test_read_ahead_hands_over_the_first_chunk_before_the_blobs_ahead_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay's start waits for the first chunk; the blobs stored before it
+    (the program's binary and libraries) come after it. Later chunks still
+    wait for theirs, so that replay finds them decompressed."""
+    import threading
+
+    import traces.reader
+
+    monkeypatch.setattr(traces.reader, "AHEAD_GAP_MIN", 0)
+    path = tmp_path / "t.scribe"
+    contents = _blob_trace(path, 300)
+    go, done = threading.Event(), []
+    read_blobs = traces.reader._ReadAhead._read_blobs
+
+    def held(self: Any, buf: bytes, start: int, gap: int) -> None:
+        if not done:
+            go.wait(30)  # the first gap's blobs wait for the test
+        read_blobs(self, buf, start, gap)
+        done.append(start)
+
+    monkeypatch.setattr(traces.reader._ReadAhead, "_read_blobs", held)
+    r = TraceReader(path)
+    r.read_ahead()
+    first = r[0]
+    assert not done  # handed over while the blobs before it were still held
+    go.set()
+    assert r.data(first.writes[0][1]) == contents[0]
+    assert [r.data(ev.writes[0][1]) for ev in r] == contents
+    assert r._ahead is not None and r._ahead.served == r.chunk_count
+    r.close()
+    assert len(done) == r.chunk_count  # every gap read ahead
+
+
 def test_read_ahead_keeps_a_bounded_amount_of_blobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blobs read ahead and never asked for (a library replay maps from this
     machine's file) are dropped, the oldest gaps first."""

@@ -169,10 +169,17 @@ class _ReadAhead:
             span = self._spans[i]
             assert span is not None
             start, length, gap = span
+            # The first chunk is wanted at once (replay's start waits for
+            # it), before the blobs stored ahead of it: the program's binary
+            # and libraries, which replay maps from this machine's files
+            # where they match (10 ms of decompressing for tar's start).
+            blobs_after = i == 0
+            whole = b""
             out: bytes | TraceError
             try:
                 whole = self._reader._pread(length, start)
-                self._read_blobs(whole, start, gap)
+                if not blobs_after:
+                    self._read_blobs(whole, start, gap)
                 out = self._reader._chunk_payload(i, self._dctx, whole[gap:])
             except TraceError as exc:
                 out = exc
@@ -185,6 +192,8 @@ class _ReadAhead:
                     if type(out) is bytes:
                         self._have_bytes += len(out)
                 cv.notify_all()
+            if blobs_after and len(whole) == length:
+                self._read_blobs(whole, start, gap)
 
     def _read_blobs(self, buf: bytes, start: int, gap: int) -> None:
         """Decompress, in one call, the blobs in buf[:gap] (records as
