@@ -422,7 +422,6 @@ def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_
 SPY_CUT_SHORT = """
 import os, signal, sys
 from scribe import cli, replayer as R
-from traces import Syscall
 sent, cut = [0], []
 entry, leave = R.Replayer.syscall_entry, R.Replayer.syscall_exit
 def entering(self, t):

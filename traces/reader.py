@@ -193,7 +193,10 @@ class _ReadAhead:
                         self._have_bytes += len(out)
                 cv.notify_all()
             if blobs_after and len(whole) == length:
-                self._read_blobs(whole, start, gap)
+                try:
+                    self._read_blobs(whole, start, gap)
+                except Exception:  # noqa: BLE001 - each is read alone when asked for
+                    pass
 
     def _read_blobs(self, buf: bytes, start: int, gap: int) -> None:
         """Decompress, in one call, the blobs in buf[:gap] (records as
