@@ -66,6 +66,10 @@ MAP_ANONYMOUS = 0x20
 CLONE, CLONE3 = nr("clone"), nr("clone3")
 PARTIAL_ON_ERROR = frozenset({nr("read"), nr("recvmsg")})  # may have written before failing
 ERESTART = frozenset({-512, -513, -514, -516})
+# The restart codes after which the kernel makes the same call again
+# (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND; ERESTART_RESTARTBLOCK, -516,
+# comes back as restart_syscall instead).
+REMADE = frozenset({-512, -513, -514})
 RESTART_SYSCALL = S.BY_NAME["restart_syscall"].nr
 TIME_SLICE_NS = 50_000_000  # user code before a waiting tracee gets its turn
 PREEMPT_REGS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
@@ -952,7 +956,7 @@ class Recorder(Vee):
         case (this SIGPIPE is dropped)."""
         rax = regs.rax - (1 << 64) if regs.rax >> 63 else regs.rax
         epipe = rax == -_errno.EPIPE and regs.orig_rax == TP.WRITE and signo == _signal.SIGPIPE
-        if rax not in (-512, -513, -514) and not epipe:  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
+        if rax not in REMADE and not epipe:
             return False  # done (its entry is in the slot): the signal waits for the next stop
         try:
             saved = struct.unpack("<6Q", t.read(regs.rsp, 48))

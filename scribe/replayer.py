@@ -45,7 +45,8 @@ from scribe import determinism as D
 from scribe import domains, fdtable
 from scribe.domains import Domain
 from scribe.hostcache import DigestCache
-from scribe.recorder import NONBLOCKING_NRS, PREEMPT_REGS, Recorder, file_version, is_sync_fault
+from scribe.recorder import (ERESTART, NONBLOCKING_NRS, PREEMPT_REGS, REMADE, Recorder, file_version,
+                             is_sync_fault)
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import ptrace_api as P
 from virt import syscalls as S
@@ -55,10 +56,6 @@ from virt.memory import MemoryReadError
 from virt.tracer import HOLD, RUN, RUN_EXIT, SKIP, Tracee
 from virt.vee import Vee, nr
 
-ERESTART = frozenset({-512, -513, -514, -516})
-# The restart codes after which the kernel makes the same call again
-# (ERESTART_RESTARTBLOCK, -516, comes back as restart_syscall instead).
-REMADE = frozenset({-512, -513, -514})
 EXECVE = nr("execve")
 EXECVEAT = nr("execveat")
 MMAP = nr("mmap")
