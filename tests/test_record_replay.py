@@ -29,6 +29,13 @@ def record_replay(scribe, tmp_path: Path, *cmd: str, replays: int = 2, cwd: str 
     return rec, trace
 
 
+def run_spy(script: str, trace: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A replay spy (a script patching scribe, then replaying `trace`) in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", script, str(trace)], capture_output=True, text=True,
+                          cwd=str(cwd), env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+                          timeout=120)
+
+
 def test_c_program_ids_ipc_threads(guest, scribe, tmp_path):
     rec, _ = record_replay(scribe, tmp_path, str(guest("ids")))
     assert rec.returncode == 3
@@ -99,8 +106,7 @@ def test_file_mapping_replays_the_recorded_bytes(guest, scribe, tmp_path):
     rec, trace = record_replay(scribe, tmp_path, str(guest("mapfile")), str(data), replays=1)
     assert rec.returncode == 0, rec.stderr
     # The file is unchanged: replay maps it (the blob is not needed).
-    spy = subprocess.run([sys.executable, "-c", SPY_HOST_FILES, str(trace)], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    spy = run_spy(SPY_HOST_FILES, trace, tmp_path)
     assert spy.returncode == 0, spy.stderr
     assert f"{data} True" in spy.stdout.splitlines(), spy.stdout
     # Changed in the mapped range (same size), then gone: the recorded bytes.
@@ -405,10 +411,7 @@ def test_processes_run_side_by_side_unless_they_share_memory(guest, scribe, tmp_
     side_by_side = mode in ("private", "rofile")
     assert (preempts == 0) if side_by_side else (preempts > 0), preempts
     # Replay keeps the same domains: side by side there too, or one at a time.
-    from tests.conftest import ROOT
-
-    spy = subprocess.run([sys.executable, "-c", SPY_RUNNERS, str(trace)], capture_output=True, text=True,
-                         cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    spy = run_spy(SPY_RUNNERS, trace, tmp_path)
     assert spy.returncode == 0 and spy.stdout == rec.stdout, spy.stderr
     peak = int(spy.stderr.rsplit("peak ", 1)[1])
     assert peak == (2 if side_by_side else 1), spy.stderr
@@ -448,12 +451,9 @@ def test_a_call_cut_short_by_a_signal_only_in_replay_is_made_again(guest, scribe
     "expected +++ new process N +++; the program did not reach it" (one replay
     in two of a thousand forks, tests/test_load.py). The call must be made
     again, as the kernel does once the signal is dealt with."""
-    from tests.conftest import ROOT
-
     rec, trace = record_replay(scribe, tmp_path, str(guest("load_procs")), "30")
     assert rec.returncode == 0 and rec.stdout == "procs=30 sum=435 pids=495\n", rec.stderr
-    spy = subprocess.run([sys.executable, "-c", SPY_CUT_SHORT, str(trace)], capture_output=True, text=True,
-                         cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    spy = run_spy(SPY_CUT_SHORT, trace, tmp_path)
     assert spy.returncode == 0 and spy.stdout == rec.stdout, spy.stderr
     assert spy.stderr.rsplit("cut ", 1)[1].split()[1] == "3", spy.stderr  # each fork cut short once
 
