@@ -45,7 +45,7 @@ from scribe import determinism as D
 from scribe import domains, fdtable
 from scribe.domains import Domain
 from scribe.hostcache import DigestCache
-from scribe.recorder import (ERESTART, NONBLOCKING_NRS, PREEMPT_REGS, REMADE, Recorder, file_version,
+from scribe.recorder import (ERESTART, EXECUTED_NRS, NONBLOCKING_NRS, PREEMPT_REGS, REMADE, Recorder, file_version,
                              is_sync_fault)
 from traces import BLOB_THRESHOLD, BlobRef, Exec, Exit, Input, Signal, Spawn, Syscall, TraceReader, Unknown
 from virt import ptrace_api as P
@@ -116,6 +116,17 @@ TEMP_MASK_CALLS: dict[int, tuple[int, ...]] = {
 LOOKAHEAD_LIMIT = 100_000
 LOOKAHEAD_BYTES = 64 << 20
 BLOB_CACHE = 128 << 20
+# A thread whose next event the trace's index (its footer's `far_next`)
+# puts more than FAR_READ events beyond what is read, as a call made with a
+# stop, is not read ahead for: no signal, preemption or buffered call comes
+# before it, and the thread waits at that call's entry until its event
+# comes within reach. A parent waiting for its child would have the whole
+# of the child's life read ahead (tar's gzip: the whole trace) before
+# the child could run on. Executed calls whose entry others' events depend
+# on (a fork's child starts inside it, an execve ends the other threads,
+# a kill signals) are read ahead for as before; wait4 and waitid only wait.
+FAR_READ = 512
+FAR_EXECUTED_OK = frozenset({nr("wait4"), nr("waitid")})
 
 
 def _thread_of(ev: Any) -> int | None:
@@ -219,6 +230,8 @@ class Replayer(Vee):
         # The same events by thread, in order (Exit events and events of no
         # thread left out): a thread's next event without a walk of `buf`.
         self.own: dict[int, collections.deque[tuple[int, Any]]] = {}
+        self.last_own: dict[int, int] = {}  # vtid -> the number of its last event taken
+        self.far_next: dict[int, tuple[int, int]] = getattr(reader, "far_next", None) or {}
         self.exhausted = False
         self.by_vtid: dict[int, Tracee] = {}
         self.parked: dict[int, Callable[[int, Any], None]] = {}
@@ -302,11 +315,27 @@ class Replayer(Vee):
         own = self.own.get(vtid)
         if own:
             return own[0]
+        if self.far_next and self._far(vtid):
+            return None
         while len(self.buf) < LOOKAHEAD_LIMIT and self.buf_bytes < LOOKAHEAD_BYTES and self._fill():
             item = self.buf[-1]
             if _thread_of(item[1]) == vtid:
                 return item
         return None
+
+    def _far(self, vtid: int) -> bool:
+        """The trace's index puts thread vtid's next event far beyond what
+        is read, as a call read ahead for no longer (FAR_READ)."""
+        got = self.far_next.get(self.last_own.get(vtid, -1))
+        if got is None:
+            return False
+        m, what = got
+        if m < 0:
+            return True  # its last event: none comes
+        if what < 0 or (what in EXECUTED_NRS and what not in FAR_EXECUTED_OK):
+            return False
+        read = self.buf[-1][0] + 1 if self.buf else self.consumed
+        return m - read > FAR_READ
 
     def _take(self, item: tuple[int, Any]) -> None:
         """`item` leaves the buffer: it is its thread's next event."""
@@ -317,6 +346,7 @@ class Replayer(Vee):
             own.popleft()
             if not own:
                 del self.own[tid]
+            self.last_own[tid] = item[0]
 
     def consume(self) -> tuple[int, Any]:
         item = self.buf.popleft()
@@ -1122,6 +1152,7 @@ class Replayer(Vee):
             own.popleft()
             if not own:
                 del self.own[t.vtid]
+            self.last_own[t.vtid] = item[0]  # type: ignore[index]
             self.prefilled.add(item[0])  # type: ignore[index]
             taken.append(item)  # type: ignore[arg-type]
             item = self.next_of(t.vtid)

@@ -29,9 +29,9 @@ def record_replay(scribe, tmp_path: Path, *cmd: str, replays: int = 2, cwd: str 
     return rec, trace
 
 
-def run_spy(script: str, trace: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_spy(script: str, trace: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A replay spy (a script patching scribe, then replaying `trace`) in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-c", script, str(trace)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", script, str(trace), *args], capture_output=True, text=True,
                           cwd=str(cwd), env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
                           timeout=120)
 
@@ -613,3 +613,59 @@ def test_stat_and_readlink_give_what_the_kernel_gives(guest, scribe, tmp_path):
     if os.getuid() == 0:
         assert "stat priv/x = -1 Permission denied" in rec.stdout.split("-- as nobody")[1]
     assert _writes_as_the_table_says(trace, ("stat", "lstat", "fstat", "newfstatat", "readlink", "readlinkat")) > 250
+
+
+# `scribe replay TRACE` printing the most events it held read ahead, and how
+# many times a thread waited at a call's entry for its event to come within
+# reach; argv[2] "no-index": as for a trace without the footer's far_next
+SPY_READ_AHEAD = """
+import sys
+from scribe import cli, replayer as R
+peak, held = [0], [0]
+fill, init, entry = R.Replayer._fill, R.Replayer.__init__, R.Replayer.syscall_entry
+def counting(self):
+    got = fill(self)
+    peak[0] = max(peak[0], len(self.buf))
+    return got
+def made(self, *a, **k):
+    init(self, *a, **k)
+    if sys.argv[2] == "no-index":
+        self.far_next = {}
+def entering(self, t):
+    action = entry(self, t)
+    held[0] += action == R.HOLD and self.far_entry.get(t.vtid) is t
+    return action
+R.Replayer._fill, R.Replayer.__init__, R.Replayer.syscall_entry = counting, made, entering
+code = cli.main(["replay", sys.argv[1]])
+print("peak", peak[0], "held", held[0], file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("index", ["index", "no-index"])
+def test_a_parent_waiting_for_its_child_is_not_read_ahead_for(scribe, tmp_path, index):
+    """A shell waiting for a child that makes thousands of calls: the
+    trace's footer says (far_next) that the shell's next event, its wait4,
+    comes after them, so replay neither reads the child's whole life ahead
+    (tar's gzip waited 50 ms for that) nor needs to: the shell waits at
+    wait4's entry until its event comes within reach. Without the index,
+    replay reads everything ahead, as it still does for a trace without it."""
+    from traces import TraceReader
+    from traces import format as F
+
+    loop = "i=0; while [ $i -lt 2500 ]; do i=$((i+1)); echo $i; done"
+    rec, trace = record_replay(scribe, tmp_path, "sh", "-c", f"sh -c '{loop}' >/dev/null; echo done $?",
+                               replays=1)
+    assert rec.returncode == 0 and rec.stdout == "done 0\n"
+    with TraceReader(trace) as r:
+        events = list(r.events())
+        assert r.format_version >= (1, 1) and r.far_next
+        wait4 = [n for n, ev in events if getattr(ev, "nr", None) == 61 and ev.tid == 1]
+        assert wait4 and any(m == wait4[0] and what == 61 for m, what in r.far_next.values())
+    spy = run_spy(SPY_READ_AHEAD, trace, tmp_path, index)
+    assert spy.returncode == 0 and spy.stdout == rec.stdout, spy.stderr
+    peak, held = (int(x) for x in spy.stderr.rsplit("peak ", 1)[1].split()[::2])
+    if index == "index":
+        assert peak < F.FAR_GAP and held >= 1, spy.stderr
+    else:
+        assert peak > 2500 and held == 0, spy.stderr

@@ -31,6 +31,7 @@ from traces import (
 )
 from traces import format as F
 from traces.samples import HEADER, syscall_events, write_sample
+from traces.writer import encode_footer
 
 
 def resolved(reader: TraceReader, ev: Any) -> Any:
@@ -230,6 +231,62 @@ def test_process_table_vpid_reuse_and_implicit_tids(tmp_path: Path) -> None:
             (5, 1, ["ls"], 0, 4, 6),
             (7, 0, [], None, 0, 0),
         ]
+
+
+def _far_trace(path: Path, *, close: bool = True) -> dict[int, tuple[int, int]]:
+    """Thread 1 waits (wait4) while thread 2 makes 2000 calls, some
+    buffered; thread 3 makes one call and none after; thread 2 takes a
+    signal and exits. Returns the far_next index these events call for."""
+    w = TraceWriter(path, HEADER, chunk_events=300)
+    gap = F.FAR_GAP + 1
+    evs: list[Any] = [Spawn(1, 0, 1, Spawn.FORK, 0), Spawn(2, 1, 2, Spawn.FORK, 1),  # 0, 1
+                      Syscall(3, 39, (0,) * 6, 3, time_ns=2),  # 2: thread 3's one event
+                      Syscall(1, 56, (0,) * 6, 2, time_ns=3)]  # 3: thread 1's fork
+    for i in range(gap):  # 4 .. gap+3
+        evs.append(Syscall(2, 0, (0,) * 6, 0, flags=Syscall.BUFFERED if i % 2 else 0, time_ns=4 + i))
+    evs.append(Syscall(1, 61, (0,) * 6, 2, time_ns=gap + 4))  # gap+4: thread 1's wait4
+    for i in range(gap):  # gap+5 .. 2*gap+4
+        evs.append(Syscall(1, 39, (0,) * 6, 1, time_ns=gap + 5 + i))
+    evs += [Signal(2, 17, time_ns=2 * gap + 5),  # thread 2's next: a signal
+            Syscall(2, 0, (0,) * 6, 0, flags=Syscall.BUFFERED, time_ns=2 * gap + 6),
+            Exit(2, 0, 2 * gap + 7), Exit(3, 0, 2 * gap + 8), Exit(1, 0, 2 * gap + 9)]
+    for ev in evs:
+        w.append(ev)
+    if close:
+        w.close(0)
+    else:
+        w.abandon()
+    last2 = gap + 3
+    return {3: (gap + 4, 61), 2: (-1, -1), last2: (2 * gap + 5, -1)}
+
+
+def test_far_next_says_which_thread_comes_back_much_later(tmp_path: Path) -> None:
+    """The footer's far_next: an event whose thread's next event (not an
+    Exit) comes more than FAR_GAP events later, or never while that many
+    follow, with what it is (a call made with a stop: its number). repair
+    rebuilds the same index; a damaged index is a damaged footer."""
+    path = tmp_path / "t.scribe"
+    want = _far_trace(path)
+    with TraceReader(path) as r:
+        assert r.complete and r.format_version == (F.FORMAT_MAJOR, F.FORMAT_MINOR) >= (1, 1)
+        assert r.far_next == want
+    cut = tmp_path / "cut.scribe"
+    assert _far_trace(cut, close=False) == want
+    with TraceReader(cut) as r:
+        assert not r.complete and r.far_next is None  # no footer: no index (replay reads ahead)
+    repair(cut)
+    with TraceReader(cut) as r:
+        assert r.complete and r.far_next == want
+    with TraceReader(path) as r:
+        footer = dict(r._footer)  # type: ignore[arg-type]
+        data_end, nchunks = r.data_end, r.chunk_count
+    for bad in ([3, 9999999, 61], [3, 2, 61], [3, 4], ["x", 4, 61], [3, 4, -2]):
+        raw = path.read_bytes()[:data_end]
+        foot = encode_footer(zstandard.ZstdCompressor(), {**footer, "far_next": bad}, data_end, nchunks)
+        cut.write_bytes(raw + foot)
+        with TraceReader(cut) as r:
+            assert not r.complete and "corrupt footer" in (r.damage or ""), bad
+            assert r.far_next is None and len(r) == footer["events"]
 
 
 def test_empty_trace(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ MAGIC = b"\x89SCRIBE\n"
 #: format version written by this scribe.  A reader accepts any minor version
 #: of its own major (unknown additions are skipped) and refuses a newer major.
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1  # 1: the footer's `far_next`
 
 #: magic, major, minor, header length, crc32 of the header bytes.
 PREFIX = struct.Struct("<8sHHII")
@@ -45,6 +45,10 @@ MAX_BLOB_SIZE = (1 << 32) - 1
 #: zstd cannot expand data more than ~32768x (one RLE block of 128 KiB per
 #: 4 bytes); a frame claiming more than this ratio is lying.
 MAX_RATIO = 1 << 16
+
+#: the footer's `far_next` lists the events whose thread's next event comes
+#: more than this many events later.
+FAR_GAP = 1024
 
 #: the writer cuts a chunk at this many events or this many raw bytes.
 CHUNK_EVENTS = 4096

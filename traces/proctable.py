@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from traces import format as F
 from traces.events import Exec, Exit, ProcessInfo, Spawn, Syscall
 
 
@@ -27,6 +28,11 @@ class ProcessTable:
         self.first: dict[int, int] = {}  # tid -> first event seen
         self.last: dict[int, int] = {}  # tid -> last event seen
         self.syscall_counts: dict[int, int] = {}
+        # The index of far next events (FORMAT.md, `far_next`): each tid's
+        # last event that is not an Exit, and [p, m, what] for every event
+        # p whose thread's next event m came more than FAR_GAP events later.
+        self.own_last: dict[int, int] = {}
+        self.far_next: list[int] = []
 
     def add(self, n: int, ev: Any) -> None:
         """Account event number n (generic path, used when rebuilding)."""
@@ -40,6 +46,22 @@ class ProcessTable:
         if tid not in self.first:
             self.first[tid] = n
         self.last[tid] = n
+        if cls is not Exit:  # (as the writer does it, inline)
+            p = self.own_last.get(tid)
+            if p is not None and n - p > F.FAR_GAP:
+                self.far(p, n, ev)
+            self.own_last[tid] = n
+
+    def far(self, p: int, m: int, ev: Any) -> None:
+        """Event m, thread's next after p, came more than FAR_GAP events later."""
+        what = ev.nr if type(ev) is Syscall and not ev.flags & Syscall.BUFFERED else -1
+        self.far_next += (p, m, what)
+
+    def far_index(self, events: int) -> list[int]:
+        """The footer's `far_next` for a trace of `events` events: with a
+        thread whose last event lies more than FAR_GAP before the end."""
+        ends = [x for p in self.own_last.values() if events - p > F.FAR_GAP for x in (p, -1, -1)]
+        return self.far_next + ends
 
     def lifecycle(self, n: int, ev: Any) -> None:
         """Spawn/Exec/Exit: the rare events that change the table's shape."""

@@ -279,6 +279,22 @@ def _strlist(v: Any) -> list[str]:
     return []
 
 
+def _far_index(flat: Any, events: int) -> dict[int, tuple[int, int]] | None:
+    """The footer's `far_next` ([p, m, what, ...]) checked; None if absent."""
+    if flat is None:
+        return None
+    if not isinstance(flat, (list, tuple)) or len(flat) % 3:
+        raise ValueError("bad far_next index")
+    out: dict[int, tuple[int, int]] = {}
+    for i in range(0, len(flat), 3):
+        p, m, what = flat[i:i + 3]
+        if (type(p) is not int or type(m) is not int or type(what) is not int
+                or not 0 <= p < events or not (m == -1 or p < m < events) or what < -1):
+            raise ValueError("bad far_next entry")
+        out[p] = (m, what)
+    return out
+
+
 class TraceReader:
     """Read a trace; see the module docstring.  Not thread-safe (one per thread)."""
 
@@ -309,6 +325,11 @@ class TraceReader:
         self._ahead: _ReadAhead | None = None
         self._table: ProcessTable | None = None
         self._footer: dict[str, Any] | None = None
+        # event p -> (m, what): p's thread's next event m lies more than
+        # FAR_GAP events later (-1: none comes); what: m's syscall number,
+        # if it is a call made with a stop, else -1. None: no such index
+        # (a trace without a footer, or from before format 1.1).
+        self.far_next: dict[int, tuple[int, int]] | None = None
         self.damage: str | None = None  # why the trace is incomplete, if it is
         self._read_header()
         if not self._read_footer():
@@ -399,6 +420,7 @@ class TraceReader:
             exit_status = footer["exit_status"]
             if exit_status is not None and type(exit_status) is not int:
                 raise ValueError("bad exit status")
+            far = _far_index(footer.get("far_next"), events)
         except TraceError:
             raise
         except Exception as exc:
@@ -409,6 +431,7 @@ class TraceReader:
         self._processes = procs
         self._syscall_counts = counts_map
         self._exit_status = exit_status
+        self.far_next = far
         self._footer = footer
 
     def _walk(self) -> None:

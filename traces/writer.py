@@ -233,6 +233,12 @@ class TraceWriter:
             if tid not in table.first:
                 table.first[tid] = n
             table.last[tid] = n
+            if cls is not Exit:  # (ProcessTable.add, inline)
+                own = table.own_last
+                p = own.get(tid)
+                if p is not None and n - p > F.FAR_GAP:
+                    table.far(p, n, event)
+                own[tid] = n
             self._buf.append(packed)
             self._buf_bytes += len(packed)
             if len(self._buf) >= self._chunk_events or self._buf_bytes >= F.CHUNK_BYTES:
@@ -553,6 +559,7 @@ def build_footer(*, events: int, end_time_ns: int, chunk_offsets: list[int],
         "processes": procs,
         "syscall_counts": table.syscall_counts,
         "exit_status": exit_status,
+        "far_next": table.far_index(events),
     }
 
 
