@@ -172,3 +172,37 @@ def test_placement_moves_a_computing_task_off_an_oversubscribed_cpu_and_back():
         for p in procs:
             p.kill()
             p.wait()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nowhere to move to")
+def test_placement_can_move_a_new_task_at_its_first_look():
+    """A task the tracer saw start has its figures counted from then: the
+    first look after it can move it (a child that computes from its start,
+    tar's gzip), where a task first seen at a look only has its counts taken."""
+    import sys
+
+    from virt.cpus import Placement
+
+    cpus = sorted(os.sched_getaffinity(0))
+    home, spare = cpus[0], frozenset(cpus[1:])
+    procs = []
+    try:
+        pl = Placement(home, spare)
+        pl.check(time.monotonic_ns(), [])  # the tracer's own counts
+        for _ in range(2):
+            started = time.monotonic_ns()
+            p = subprocess.Popen([sys.executable, "-c", SPIN])
+            os.sched_setaffinity(p.pid, {home})
+            procs.append(p)
+            pl.spawned(os.getpid(), p.pid, started)
+        unseen = subprocess.Popen([sys.executable, "-c", SPIN])
+        os.sched_setaffinity(unseen.pid, {home})
+        procs.append(unseen)
+        time.sleep(0.3)
+        pl.check(time.monotonic_ns(), [p.pid for p in procs])
+        assert len(pl.away) == 1 and pl.away < {procs[0].pid, procs[1].pid}
+        assert os.sched_getaffinity(next(iter(pl.away))) == set(spare)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

@@ -226,11 +226,17 @@ class Placement:
             self._mark(tid, False)
         self._seen.pop(tid, None)
 
-    def spawned(self, parent: int, child: int) -> None:
+    def spawned(self, parent: int, child: int, now: int = 0) -> None:
         """A task forked by one on the spare CPUs starts there (the mask is
-        inherited): it starts with the tracer, like every other new task."""
+        inherited): it starts with the tracer, like every other new task.
+        Its figures count from `now` (a new task's schedstat starts at
+        zero), so the first look after it can move it: a child that computes
+        from its start (tar's gzip) shared the tracer's CPU for one more
+        interval, 50-100 ms, when that look only took its counts."""
         if parent in self.away:
             self._move(child, False)
+        if now:
+            self._seen[child] = (0, 0, now)
 
     def cpus_of(self, tid: int) -> set[int]:
         """Where tid runs now (for putting it back after its own sched_setaffinity)."""

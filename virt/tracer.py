@@ -710,7 +710,7 @@ class Tracer:
         child.parent = parent
         placement = self._placement()
         if placement is not None:
-            placement.spawned(parent.tid, tid)
+            placement.spawned(parent.tid, tid, coarse_ns())
         self.ic.spawned(parent, child, 2 if is_thread else (1 if event == P.EVENT_VFORK else 0), flags)
         early = self.unknown_stops.pop(tid, None)
         if early is not None:
