@@ -63,3 +63,17 @@ def test_exit_status_and_output_survive_the_fast_exit(tmp_path) -> None:
     assert dump.stdout.count("\n") == 1 and dump.stderr == "", dump.stderr
     info = subprocess.run([sys.executable, "-m", "scribe", "info", str(trace)], capture_output=True, text=True)
     assert info.returncode == 0 and "exit:       3" in info.stdout, info.stdout
+
+
+def test_python_ptrace_is_loaded_without_its_error_writing_helpers() -> None:
+    """python-ptrace's package imports ptrace.error for PtraceError, and that
+    module logging, traceback and datetime (virt/ptrace_api.py: _LightError).
+    The rest of the module still comes when asked for, with one PtraceError."""
+    code = ("import sys; import virt.ptrace_api; print(sorted({'logging', 'traceback'} & set(sys.modules)))\n"
+            "import ptrace; from ptrace.error import PTRACE_ERRORS, PtraceError, writeError\n"
+            "from ptrace.binding import func; import ptrace.debugger\n"
+            "print(PtraceError is ptrace.PtraceError is ptrace.error.PtraceError, callable(writeError))\n"
+            "try:\n func.ptrace(999, 1)\nexcept PtraceError as e: print('caught', e.errno)")
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert proc.stdout == "[]\nTrue True\ncaught 3\n", proc.stderr

@@ -36,10 +36,58 @@ def _seed_libc() -> None:
     sys.modules["ptrace.ctypes_libc"] = mod
 
 
+class _LightError(types.ModuleType):
+    """ptrace.error with PtraceError alone, until more of it is asked for.
+
+    python-ptrace's package imports ptrace.error for PtraceError, and that
+    module imports logging, traceback and datetime for its error-writing
+    helpers: ~10 ms of every scribe start, for nothing scribe uses. The
+    class here is python-ptrace's own definition; anything else of the
+    module (writeError, PTRACE_ERRORS...) loads the real one into this
+    module first, keeping this class, so there is one PtraceError either way."""
+
+    def __init__(self) -> None:
+        super().__init__("ptrace.error")
+
+        class PtraceError(Exception):
+            """Ptrace error: have the optional attributes errno and pid."""
+
+            def __init__(self, message: str, errno: int | None = None, pid: int | None = None) -> None:
+                Exception.__init__(self, message)
+                self.errno = errno
+                self.pid = pid
+
+        PtraceError.__module__, PtraceError.__qualname__ = "ptrace.error", "PtraceError"
+        self.PtraceError = PtraceError
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec("ptrace.error", sys.modules["ptrace"].__path__)
+        if spec is None or spec.loader is None:
+            raise AttributeError(name)
+        cls = self.PtraceError
+        self.__class__ = types.ModuleType  # (no __getattr__ from here on)
+        self.__spec__, self.__file__, self.__loader__ = spec, spec.origin, spec.loader
+        exec(spec.loader.get_code("ptrace.error"), self.__dict__)  # type: ignore[attr-defined]
+        self.PtraceError = cls
+        return getattr(self, name)
+
+
+def _seed_error() -> None:
+    if "ptrace" not in sys.modules and "ptrace.error" not in sys.modules:
+        sys.modules["ptrace.error"] = _LightError()
+
+
 _seed_libc()
+_seed_error()
 
 from ptrace.binding import func as _pf  # noqa: E402
 from ptrace.binding.linux_struct import user_regs_struct as Regs  # noqa: E402
+
+sys.modules["ptrace"].error = sys.modules["ptrace.error"]  # (as importing it would have set)
 
 __all__ = ["Regs", "PtraceFailure"]
 
