@@ -374,10 +374,13 @@ def test_signals_between_syscalls_replay_at_the_same_iteration(guest, scribe, tm
 def test_a_fast_timer_while_the_program_spins(guest, scribe, tmp_path):
     """SIGALRM every millisecond while the program spins: the recorder still
     delivers them a slice apart (each stop used to put the next slice off
-    for ever), and those that came meanwhile as one, as the kernel would."""
+    for ever), and those that came meanwhile as one, as the kernel would.
+    One more may come between the loop's end and the call that stops the
+    timer, at that call (as natively, with the program preempted there for
+    a millisecond: a loaded machine): 21, which replay gives back too."""
     rec, _ = record_replay(scribe, tmp_path, str(guest("spin_timer")))
     assert rec.returncode == 0, rec.stderr
-    assert rec.stdout == "ticks 20\n"
+    assert rec.stdout in ("ticks 20\n", "ticks 21\n"), rec.stdout
 
 
 # `scribe replay TRACE`, printing the most tasks it let run user code at once

@@ -2,7 +2,8 @@
  * timer (1 ms) much faster than the recorder's 50 ms slice. Each SIGALRM
  * stops it at the tracer while it spins; the slice must still end (the
  * recording hung: every stop put the next tick off), and the SIGALRMs that
- * came meanwhile count as one, as the kernel keeps one pending: "ticks 20". */
+ * came meanwhile count as one, as the kernel keeps one pending: "ticks 20"
+ * (21 when one more comes before the timer is stopped, at that call). */
 #include <signal.h>
 #include <stdio.h>
 #include <sys/time.h>
