@@ -1148,11 +1148,7 @@ class Replayer(Vee):
                     break  # the next fill takes it
                 data.append(raw)
                 used += len(raw)
-            own = self.own[t.vtid]
-            own.popleft()
-            if not own:
-                del self.own[t.vtid]
-            self.last_own[t.vtid] = item[0]  # type: ignore[index]
+            self._take(item)  # type: ignore[arg-type]  (pump() passes it by in buf)
             self.prefilled.add(item[0])  # type: ignore[index]
             taken.append(item)  # type: ignore[arg-type]
             item = self.next_of(t.vtid)
