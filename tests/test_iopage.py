@@ -276,3 +276,36 @@ def test_what_a_pipe_delivers_is_kept_in_its_events(tmp_path: Path) -> None:
     assert rep.stdout == native
     peak = int(rep.stderr.rsplit("peak ", 1)[1])
     assert 0 < peak <= (64 << 10) + TP.DSIZE
+
+
+def test_a_run_of_reads_without_a_stop_holds_a_mib_of_what_they_read(tmp_path: Path) -> None:
+    """A slot's data area holds DSIZE (1 MiB) of what its calls read: a file
+    read whole in md5sum's 32 KiB pieces stops once a MiB (the call that
+    does not fit), not at every 256 KiB as before; replay fills the page
+    with the same runs."""
+    data, trace = tmp_path / "data.bin", tmp_path / "t.scribe"
+    data.write_bytes(os.urandom(3 << 20))
+    native = subprocess.run(["md5sum", str(data)], capture_output=True, text=True, timeout=30).stdout
+    rec = _scribe("record", "-q", "-o", str(trace), "--", "md5sum", str(data))
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == native
+    with TraceReader(trace) as r:
+        evs = [ev for _, ev in r.events() if isinstance(ev, Syscall)]
+    at = next(i for i, ev in enumerate(evs) if ev.nr == OPENAT and ev.reads[0][1] == str(data).encode() + b"\0")
+    reads = [ev for ev in evs[at:] if ev.nr == READ and ev.args[0] == evs[at].result]
+    assert sum(ev.result for ev in reads) == 3 << 20
+    runs, run = [], 0
+    for ev in reads:
+        if ev.flags & Syscall.BUFFERED:
+            run += ev.result
+        else:
+            runs.append(run)  # a stop: the call that did not fit
+            run = 0
+    runs.append(run)
+    assert all(n <= TP.DSIZE for n in runs)
+    assert sum(n > TP.DSIZE * 3 // 4 for n in runs) >= 2 and len(runs) <= 6, runs
+    spy = subprocess.run([sys.executable, "-c", SPY_STOPS, str(trace)], capture_output=True, text=True,
+                         timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert spy.returncode == 0, spy.stderr
+    traced = sum(1 for ev in evs if ev.nr == READ and not ev.flags & Syscall.BUFFERED)
+    assert spy.stdout.split()[-3:-1] == ["stops", str(traced)]

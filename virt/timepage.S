@@ -38,7 +38,7 @@
 #define FDTAB 1024
 #define FDMAX 1024
 #define DATA 0x10000
-#define DSIZE 0x40000
+#define DSIZE 0x100000
 #define PREVIEW 32
 #define LINKPATH 256
 
@@ -277,7 +277,7 @@ io_gettid_end:
         jb 6b
         jmp io_traced                   /* no slot for this thread */
 7:      mov %r11, %r13
-        shl $18, %r13                   /* DSIZE */
+        shl $20, %r13                   /* DSIZE */
         lea data(%rip), %rcx
         add %rcx, %r13                  /* r13: the slot's data area */
         shl $12, %r11
