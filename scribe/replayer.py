@@ -897,9 +897,14 @@ class Replayer(Vee):
         path = self.fds.get(vpid, {}).get(fd)
         if not isinstance(path, str):
             return None
+        return path if host_file_holds(path, offset, length, content, self._host_digests()) else None
+
+    def _host_digests(self) -> DigestCache:
+        """The digests of this machine's files and file ranges (the
+        recorder's too: scribe/hostcache.py), loaded at the first use."""
         if self._host_ranges is None:
             self._host_ranges = DigestCache()
-        return path if host_file_holds(path, offset, length, content, self._host_ranges) else None
+        return self._host_ranges
 
     def _close_in(self, t: Tracee, fd: int) -> None:
         """At an exit stop: close fd in the tracee; its registers stay as they are."""
@@ -1393,16 +1398,17 @@ class Replayer(Vee):
         interp_ref = files.get("interp_blob")
         interp_path = files.get("interp")
         host_path = ev.path.removesuffix(" (deleted)")
-        same_binary = _sha256_of(host_path) == digest
+        cache = self._host_digests()
+        same_binary = host_digest(host_path, cache) == digest
         script_ref = files.get("script_blob")
         if isinstance(script_ref, BlobRef):
             # A #! script: the kernel runs the interpreter; both must be unchanged.
-            same_binary = same_binary and _sha256_of(orig) == script_ref.digest
+            same_binary = same_binary and host_digest(orig, cache) == script_ref.digest
         else:
             same_binary = same_binary and os.path.realpath(orig) == os.path.realpath(host_path)
         same_interp = True
         if interp_path and isinstance(interp_ref, BlobRef):
-            same_interp = _sha256_of(interp_path) == interp_ref.digest
+            same_interp = host_digest(interp_path, cache) == interp_ref.digest
         if same_binary and same_interp:
             return None
         data = self.data(binary)
@@ -1465,9 +1471,6 @@ class Replayer(Vee):
         return self.r.exit_status
 
 
-_hash_cache: dict[tuple[str, int, int], bytes | None] = {}
-
-
 def remove_files(paths: Iterable[str]) -> None:
     for p in paths:
         try:
@@ -1510,19 +1513,24 @@ def _digest_of_range(fd: int, offset: int, length: int) -> bytes:
     return h.digest()
 
 
-def _sha256_of(path: str) -> bytes | None:
+def host_digest(path: str, cache: DigestCache) -> bytes | None:
+    """The digest of the whole file at path (None if it cannot be read),
+    kept in cache under the key the recorder gives a binary it stores
+    (file_version(st, 0, -1)): cc1's 33 MB are not hashed at every replay
+    of a compiler, nor after the recording that stored it."""
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    key = (path, st.st_mtime_ns, st.st_size)
-    if key not in _hash_cache:
-        h = hashlib.sha256()
-        try:
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            _hash_cache[key] = h.digest()
-        except OSError:
-            _hash_cache[key] = None
-    return _hash_cache[key]
+    try:
+        st = os.fstat(fd)
+        key = file_version(st, 0, -1)
+        got = cache.get(key)
+        if got is None:
+            got = _digest_of_range(fd, 0, st.st_size)
+            cache.keep(key, got, st.st_ctime_ns)
+        return got
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
