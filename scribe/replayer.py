@@ -251,7 +251,8 @@ class Replayer(Vee):
         self.signal_marks = bool(hdr.get("signal_marks")) if hasattr(hdr, "get") else False
         # The recording gave every exec'd image the time page: replay does too.
         page = hdr.get("time_page") if hasattr(hdr, "get") else None
-        self.time_page = page in (2, 3, 4, TP.VERSION)  # 2: the clock calls alone; 3: no stat of a path; 4: smaller data areas
+        # 2: the clock calls alone; 3: no stat of a path; 4: data areas of 256 KiB
+        self.time_page = page in (2, 3, 4, TP.VERSION)
         self.page_size = TP.SIZE_V2 if page == 2 else TP.SIZE
         self.slots = TP.Slots()  # the processes with the page, and which threads hold a slot (replay's own)
         self.prefilled: set[int] = set()  # event numbers put in a page, not yet passed in buf
