@@ -458,7 +458,9 @@ def test_a_call_cut_short_by_a_signal_only_in_replay_is_made_again(guest, scribe
     assert rec.returncode == 0 and rec.stdout == "procs=30 sum=435 pids=495\n", rec.stderr
     spy = run_spy(SPY_CUT_SHORT, trace, tmp_path)
     assert spy.returncode == 0 and spy.stdout == rec.stdout, spy.stderr
-    assert spy.stderr.rsplit("cut ", 1)[1].split()[1] == "3", spy.stderr  # each fork cut short once
+    # Each fork the spy signalled was cut short; a child's own SIGCHLD may cut
+    # another (its process runs beside the parent's), which is made again too.
+    assert int(spy.stderr.rsplit("cut ", 1)[1].split()[1]) >= 3, spy.stderr
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver"])
