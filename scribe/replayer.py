@@ -1485,20 +1485,7 @@ def host_file_holds(path: str, offset: int, length: int, content: BlobRef, cache
     the content of the blob (a file ending early gives fewer bytes, as the
     recorder's read did). cache maps a file version and range to its digest
     (scribe/hostcache.py: kept from one replay to the next)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        st = os.fstat(fd)
-        key = file_version(st, offset, length)
-        if key not in cache:
-            cache.keep(key, _digest_of_range(fd, offset, length), st.st_ctime_ns)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return cache[key] == content.digest
+    return host_digest(path, cache, offset, length) == content.digest
 
 
 def _digest_of_range(fd: int, offset: int, length: int) -> bytes:
@@ -1514,21 +1501,22 @@ def _digest_of_range(fd: int, offset: int, length: int) -> bytes:
     return h.digest()
 
 
-def host_digest(path: str, cache: DigestCache) -> bytes | None:
-    """The digest of the whole file at path (None if it cannot be read),
-    kept in cache under the key the recorder gives a binary it stores
-    (file_version(st, 0, -1)): cc1's 33 MB are not hashed at every replay
-    of a compiler, nor after the recording that stored it."""
+def host_digest(path: str, cache: DigestCache, offset: int = 0, length: int = -1) -> bytes | None:
+    """The digest of [offset, offset + length) of the file at path, kept in
+    cache under its file version and range (None if it cannot be read).
+    length -1: the whole file, under the key the recorder gives a binary it
+    stores (file_version(st, 0, -1)): cc1's 33 MB are not hashed at every
+    replay of a compiler, nor after the recording that stored it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        key = file_version(st, 0, -1)
+        key = file_version(st, offset, length)
         got = cache.get(key)
         if got is None:
-            got = _digest_of_range(fd, 0, st.st_size)
+            got = _digest_of_range(fd, offset, st.st_size - offset if length < 0 else length)
             cache.keep(key, got, st.st_ctime_ns)
         return got
     except OSError:
